@@ -1,0 +1,75 @@
+"The `metacog` command end to end, as a user runs it: in a fresh folder, through the installed entry point."
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import pytest, torch
+
+def metacog(*args, cwd, timeout=600):
+    return subprocess.run(['metacog', *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+def test_train_default(tmp_path):
+    "README's first command: `metacog train` with no arguments trains on the bundled corpus and leaves a run directory."
+    r = metacog('train', cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    runs = list((tmp_path/'runs').iterdir())
+    assert len(runs) == 1
+    run = runs[0]
+    for name in ['journal.jsonl', 'metrics.csv', 'plots', 'checkpoints', 'model', 'config.json']: assert (run/name).exists(), name
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    model, tok = AutoModelForCausalLM.from_pretrained(run/'model'), AutoTokenizer.from_pretrained(run/'model')
+    evals = [json.loads(l) for l in (run/'journal.jsonl').read_text().splitlines()]
+    evals = [e for e in evals if e['kind'] == 'event' and e['data'].get('event') == 'eval']
+    # it learned: the final validation loss is well below the uniform guess over the vocabulary
+    assert evals[-1]['data']['valid_loss'] < 0.6 * torch.log(torch.tensor(float(len(tok)))).item()
+    g = metacog('generate', run, '--prompt', 'The ', '--max-new-tokens', '20', '--seed', '0', cwd=tmp_path)
+    assert g.returncode == 0 and len(g.stdout.strip()) > 4, g.stderr[-2000:]
+
+@pytest.mark.parametrize('args,needle', [
+    (['--steps', '0'], '--steps must be positive'),
+    (['--batch-size', '-1'], '--batch-size must be positive'),
+    (['--preset', 'age99'], 'unknown --preset'),
+    (['--corpus', 'missing/file.txt'], 'Fix:'),
+    (['--preset', 'micro', '--max-length', '100000'], 'Fix:'),
+    (['--tokenizer', 'words'], 'unknown --tokenizer'),
+])
+def test_train_bad_input(tmp_path, args, needle):
+    r = metacog('train', *args, cwd=tmp_path)
+    assert r.returncode == 2 and needle in r.stderr, r.stderr[-2000:]
+    assert not (tmp_path/'runs').exists() or not any((tmp_path/'runs').iterdir())   # nothing written for a bad option
+
+def test_bad_corpus_files(tmp_path):
+    (tmp_path/'empty.txt').write_text('   \n')
+    (tmp_path/'bin.txt').write_bytes(b'abc\x00\x01\x02' * 10)
+    (tmp_path/'latin.txt').write_bytes('caf\xe9 olé'.encode('latin-1'))
+    for f in ['empty.txt', 'bin.txt', 'latin.txt']:
+        r = metacog('train', '--corpus', f, cwd=tmp_path)
+        assert r.returncode == 2 and 'Fix:' in r.stderr, (f, r.stderr[-2000:])
+
+def _weights(run):
+    from safetensors.torch import load_file
+    return load_file(str(run/'model'/'model.safetensors'))
+
+def test_kill_and_resume(tmp_path):
+    "A run killed with SIGKILL after a checkpoint resumes and ends with exactly the weights of an uninterrupted run."
+    common = ['--preset', 'micro', '--steps', '300', '--eval-every', '20', '--batch-size', '8', '--max-length', '32', '--quiet']
+    assert metacog('train', *common, '--name', 'straight', cwd=tmp_path).returncode == 0
+    p = subprocess.Popen(['metacog', 'train', *common, '--name', 'killed'], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    latest = tmp_path/'runs'/'killed'/'checkpoints'/'latest.json'
+    t0 = time.time()
+    while not (latest.exists() and json.loads(latest.read_text())['step'] >= 40):
+        assert p.poll() is None, 'the run ended before it could be killed'
+        assert time.time() - t0 < 300
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL); p.wait()
+    assert not (tmp_path/'runs'/'killed'/'model').exists()
+    r = metacog('train', *common, '--resume', tmp_path/'runs'/'killed', cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    a, b = _weights(tmp_path/'runs'/'straight'), _weights(tmp_path/'runs'/'killed')
+    assert a.keys() == b.keys()
+    for k in a: assert torch.equal(a[k], b[k]), k
+    kinds = [json.loads(l)['data'].get('event') for l in (tmp_path/'runs'/'killed'/'journal.jsonl').read_text().splitlines()]
+    assert 'resume' in kinds
+
+def test_help_lists_commands(tmp_path):
+    r = metacog('--help', cwd=tmp_path)
+    assert r.returncode == 0
+    for c in ['train', 'generate', 'export', 'bench']: assert c in r.stdout
