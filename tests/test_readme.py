@@ -1,0 +1,19 @@
+"The README starts with the two commands, and CI runs the second one exactly."
+from pathlib import Path
+import re
+ROOT = Path(__file__).parent.parent
+
+def test_readme_commands_and_ci():
+    readme = (ROOT/'README.md').read_text()
+    block = re.search(r"```sh\n(.*?)```", readme, re.S).group(1).strip().splitlines()
+    assert block == ['pip install -e . && metacog train', 'pip install -e ".[dev]" && pytest']
+    assert readme.index('```sh') < readme.index('## ')   # the commands come before any section
+    ci = (ROOT/'.ci'/'run').read_text().splitlines()
+    assert block[1] in ci
+
+def test_readme_is_rendered_from_index():
+    import json
+    nb = json.loads((ROOT/'nbs'/'index.ipynb').read_text())
+    md = [''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'markdown']
+    readme = (ROOT/'README.md').read_text()
+    for m in md: assert m in readme, m[:80]
