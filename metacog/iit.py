@@ -417,7 +417,8 @@ class IITCallback(Callback):
         if self.phi is None: return {}
         st = self.phi_opt.state_dict() if self.phi_opt is not None else None
         return dict(names=self.phi.names, logits=self.phi.logits.tolist(), scale=self.phi.scale.tolist(), opt=to_jsonable(st))
-    def load_metacog_state(self, s:dict):
+    def load_metacog_state(self, s:dict): # a dict from `metacog_state`
+        "Restore the phi weights from a checkpoint"
         if self.phi is None or not s: return
         check(s['names'] == self.phi.names, f"checkpointed phi components {s['names']} differ from this run's {self.phi.names}",
               "resume with the same IIT options as the original run")
@@ -578,7 +579,7 @@ def bench_iit(corpus:str=None,       # Tiny Shakespeare input.txt (default: ../s
               seq_len:int=64,        # context length
               lr:float=3e-3,         # peak learning rate (one-cycle)
               every:int=IIT_EVERY,   # observation period of the measures (the cost share is measured at this period)
-              replay:bool=True,      # also run IIT-guided replay at lambda_phi 0
+              replay:bool=True,      # run the IIT-guided replay arm at lambda_phi 0 (--no-replay skips it)
               gen_tokens:int=300,    # characters of each continuation (greedy, sampled) for the repetition rates
               prompt:str='ROMEO:',   # prompt of that continuation
               out:str='bench_results'): # folder for the tables
