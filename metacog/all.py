@@ -7,7 +7,7 @@ Docs: https://metacog-dev.github.io/metacog/all.html.md"""
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/11_all.ipynb #712f2900
+# %% ../nbs/11_all.ipynb #71190b2b
 from .core import *
 from .data import *
 from .model import *
@@ -19,3 +19,4 @@ from .modify import *
 from .cycle import *
 from .selfq import *
 from .learner import *
+__all__ = [o for o in dir() if not o.startswith('_')]   # nbdev lists only names defined here: re-export all of the above
