@@ -17,7 +17,7 @@ from fastai.callback.training import GradientClip
 from fastai.callback.schedule import *
 from transformers import LlamaConfig, LlamaForCausalLM, AutoModelForCausalLM
 from .core import *
-from .model import PRESETS, AGES, flops_per_token, count_params
+from .model import PRESETS, AGES, preset_name, flops_per_token, count_params
 
 # %% auto #0
 __all__ = ['SIZE_KEYS', 'GROWTH_NOISE', 'GROWTH_INIT', 'PLATEAU_EVERY', 'PLATEAU_PATIENCE', 'PLATEAU_THRESHOLD',
@@ -364,13 +364,7 @@ def grow_learner(learn,               # a fastai Learner whose model holds a Lla
 # %% ../nbs/06_growth.ipynb #83f5ee34
 def age_name(age) -> str:
     "The preset name of `age`: an age number (1 or '1'), an age name ('age1') or any preset name ('small')"
-    if isinstance(age, str) and age.strip().isdigit(): age = int(age)
-    if isinstance(age, int) and not isinstance(age, bool):
-        check(age in AGES, f"unknown age {age}", f"use one of the ages {sorted(AGES)} or a preset name: {', '.join(PRESETS)}")
-        age = AGES[age]
-    check(isinstance(age, str) and age in PRESETS, f"unknown age or preset {age!r}",
-          f"use an age ({', '.join(map(str, sorted(AGES)))}) or a preset: {', '.join(PRESETS)}")
-    return age
+    return preset_name(age)   # metacog.model resolves names and ages for every caller
 
 def age_sizes(age,     # an age number, age name or preset name
               model):  # the model to grow (its head_dim is kept)

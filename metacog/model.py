@@ -16,9 +16,9 @@ from .core import MetacogError, check, atomic_path, print_table
 
 # %% auto #0
 __all__ = ['HEAD_DIM', 'LLAMA_MULTIPLE_OF', 'TINY_MULTIPLE_OF', 'AGE_CONTEXT', 'TINY_CONTEXT', 'PRESETS', 'AGES',
-           'LLAMA_DEFAULTS', 'mlp_width', 'make_config', 'param_count', 'count_params', 'tokens_per_param',
-           'flops_per_token', 'LMWrapper', 'make_model', 'set_dropout', 'save_model', 'load_model', 'sample_ids',
-           'generate_many', 'generate', 'distinct_n', 'repetition_rate']
+           'LLAMA_DEFAULTS', 'mlp_width', 'preset_name', 'make_config', 'param_count', 'count_params',
+           'tokens_per_param', 'flops_per_token', 'LMWrapper', 'make_model', 'set_dropout', 'save_model', 'load_model',
+           'sample_ids', 'generate_many', 'generate', 'distinct_n', 'repetition_rate']
 
 # %% ../nbs/02_model.ipynb #6c307df8
 HEAD_DIM = 64              # width of one attention head in the age presets (GPT-2, most small open models)
@@ -61,11 +61,13 @@ LLAMA_DEFAULTS = dict(
 # %% ../nbs/02_model.ipynb #2e6108f1
 _LLAMA_KWARGS = set(inspect.signature(LlamaConfig.__init__).parameters) - {'self', 'kwargs'}
 
-def _resolve_preset(preset):
+def preset_name(preset): # a preset name ('small'), an age name ('age1') or an age number (1 or '1')
+    "The name in `PRESETS` of `preset`, or a clear error listing what exists"
+    if isinstance(preset, str) and preset.strip().isdigit(): preset = int(preset)
     if isinstance(preset, int) and not isinstance(preset, bool):
         check(preset in AGES, f"unknown age {preset}", f"use one of the ages {sorted(AGES)} or a preset name: {', '.join(PRESETS)}")
         preset = AGES[preset]
-    check(isinstance(preset, str) and preset in PRESETS, f"unknown preset {preset!r}",
+    check(isinstance(preset, str) and preset in PRESETS, f"unknown age or preset {preset!r}",
           f"use one of: {', '.join(PRESETS)} (or an age: {', '.join(map(str, AGES))})")
     return preset
 
@@ -77,7 +79,7 @@ def make_config(preset:str|int,             # a name in `PRESETS`, or an age in 
                 **overrides                  # any other `LlamaConfig` kwargs (e.g. `num_hidden_layers=3`)
                )->LlamaConfig:
     "A `LlamaConfig` for `preset` with `vocab_size` tokens, checked before anything is built"
-    name = _resolve_preset(preset)
+    name = preset_name(preset)
     check(isinstance(vocab_size, int) and not isinstance(vocab_size, bool) and vocab_size > 0,
           f"vocab_size must be a positive integer, got {vocab_size!r}", "pass len(tok) of your tokenizer")
     bad = [k for k in overrides if k not in _LLAMA_KWARGS]
