@@ -11,7 +11,7 @@ from pathlib import Path
 from dataclasses import dataclass, field
 import numpy as np, torch
 from fastcore.all import *
-from fastai.callback.core import Callback
+from fastai.callback.core import Callback, CancelBatchException
 from fastai.torch_core import set_seed
 from .core import *
 from .modify import *
@@ -19,10 +19,10 @@ from .modify import ACTION_CLASSES
 
 # %% auto #0
 __all__ = ['STRATEGY_FILE', 'STRATEGY_PRIOR', 'PREDICTS', 'DEFAULT_CANDIDATES', 'WINDOW', 'Z', 'MAX_TRIES', 'MIN_POINTS',
-           'MIN_CONFIDENCE', 'VALID_PATIENCE', 'TARGET_UPDATE_RATIO', 'MAX_DOSE', 'HELD_OUT', 'BACKOFF', 'CAUSES',
-           'slope_se', 'mean_se', 'Strategy', 'Prediction', 'Pending', 'MetacogCallback', 'ScriptedLoss', 'Diagnose',
-           'cycle_callbacks', 'reflection_available', 'metacog_callbacks', 'train_run', 'repair_run', 'bench_repair',
-           'bench_untuned']
+           'MIN_CONFIDENCE', 'VALID_PATIENCE', 'TARGET_UPDATE_RATIO', 'MAX_DOSE', 'HELD_OUT', 'BACKOFF', 'OBSERVERS',
+           'CAUSES', 'slope_se', 'mean_se', 'Strategy', 'Prediction', 'Pending', 'MetacogCallback', 'ScriptedLoss',
+           'Diagnose', 'cycle_callbacks', 'reflection_available', 'metacog_callbacks', 'train_run', 'repair_run',
+           'bench_repair', 'bench_untuned']
 
 # %% ../nbs/08_cycle.ipynb #a6f3ab63
 def slope_se(ys:list): # losses at consecutive steps (non-finite values are dropped)
@@ -119,7 +119,7 @@ class Prediction:
     ref_se:float=0.       # its standard error
     n:int=0               # held-out batches of an 'ab' judgement
     def text(self):
-        if self.metric == 'ab': return f"lower held-out loss after {self.window} steps than without it (same batches replayed, {self.n} held-out batches)"
+        if self.metric == 'ab': return f"lower held-out loss after {self.window} steps than without it (same batches trained again without it, {self.n} held-out batches)"
         if self.metric == 'slope': return f"slope < {self.ref:.3g} within {self.window} steps"
         if self.metric == 'stable': return f"no non-finite loss and mean loss <= {self.ref:.4g} within {self.window} steps"
         if self.metric == 'valid': return f"validation loss < {self.ref:.4g} at the next evaluation"
@@ -137,6 +137,7 @@ MAX_DOSE = 100.      # the most one learning-rate action multiplies or divides b
 HELD_OUT = 8         # validation batches (fixed, the first of the loader) on which the two arms are compared
 BACKOFF = 2.         # after a diagnosis kind was not repaired, its quiet period is multiplied by this (exponential backoff)
 _SEV = dict(info=0, warning=1, critical=2)
+OBSERVERS = ('Introspector',)  # callbacks left out of the control arm's steps (they would record them as the run's)
 CAUSES = ('nonfinite_loss', 'divergence', 'loss_spike', 'lr_too_high', 'exploding_gradients', 'lr_too_low', 'vanishing_gradients',
           'oscillation', 'overfitting', 'plateau')  # handled first, in this order: causes before the symptoms they produce
 
@@ -150,6 +151,11 @@ def _fmt(v):
     if isinstance(v, float): return f"{v:.3g}"
     if isinstance(v, (list, tuple)): return '[' + ', '.join(_fmt(x) for x in v[:3]) + (', ...' if len(v) > 3 else '') + ']'
     return str(v)
+
+def _update_ratio(d:Diagnosis):
+    "The update/weight ratio a diagnosis cites (None if it cites none)"
+    ur = (d.evidence or {}).get('update_ratio_max', (d.evidence or {}).get('update_ratio'))
+    return float(ur) if isinstance(ur, (int, float)) and not isinstance(ur, bool) and ur > 0 and math.isfinite(ur) else None
 
 def _evidence(d:Diagnosis):
     ev = [(k, v) for k,v in (d.evidence or {}).items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)][:2]
@@ -208,10 +214,6 @@ class MetacogCallback(Callback):
     def after_batch(self):
         if not self.training or self.mod.skipped: return
         step, loss = self.learn.train_iter, float(self.learn.loss)
-        p = self.pending
-        if p is not None and p.phase == 'control':   # the counterfactual arm: its losses are not the run's history
-            if not math.isfinite(loss) or not self.mod.replay: self._evaluate_ab(step)
-            return
         self.losses.append((step, loss))
         if len(self.losses) > 4*self.window: del self.losses[:len(self.losses) - 4*self.window]
         ds = [d for d in (getattr(self.learn, 'diagnoses', None) or []) if isinstance(d, Diagnosis)]
@@ -238,8 +240,7 @@ class MetacogCallback(Callback):
 
     def after_fit(self):
         p = self.pending
-        if p is not None and p.phase == 'control': self._evaluate_ab(self.learn.train_iter)
-        elif p is not None and p.phase == 'treat':
+        if p is not None and p.phase == 'treat':
             self.pending = None
             self.jnl.log('outcome', self.learn.train_iter, dict(action=p.applied.name, diagnosis=p.diag.kind, decision='undecided',
                          message=f"{p.message}; the run ended during the measurement: kept, undecided"))
@@ -257,6 +258,10 @@ class MetacogCallback(Callback):
     def candidates(self, d:Diagnosis): # a diagnosis
         "Allowed actions for `d` (its suggestions, then the defaults for its kind), ordered by the strategy"
         names = [a for a in dict.fromkeys(list(d.suggested_actions or []) + DEFAULT_CANDIDATES.get(d.kind, [])) if a in self.actions]
+        ur = _update_ratio(d)
+        if ur is not None and 'lr_up' in names and 'lr_down' in names:   # both directions possible: the update ratio says which first
+            up, down = names.index('lr_up'), names.index('lr_down'); first, second = ('lr_up', 'lr_down') if ur < TARGET_UPDATE_RATIO else ('lr_down', 'lr_up')
+            names[min(up, down)], names[max(up, down)] = first, second
         return self.strategy.order(d.kind, names)
 
     def _start(self, d, step):
@@ -293,8 +298,8 @@ class MetacogCallback(Callback):
     def params_for(self, name:str, d:Diagnosis): # action name and the diagnosis it answers
         "Parameters of the action: `action_params`, else a learning-rate dose from the evidence, else the action's defaults"
         if name in self.action_params: return dict(self.action_params[name])
-        ur = (d.evidence or {}).get('update_ratio_max', (d.evidence or {}).get('update_ratio'))
-        if name in ('lr_down', 'lr_up') and isinstance(ur, (int, float)) and ur > 0 and math.isfinite(ur):
+        ur = _update_ratio(d)
+        if name in ('lr_down', 'lr_up') and ur is not None:
             f = TARGET_UPDATE_RATIO/ur   # Adam's step is ~lr per coordinate, so the update/weight ratio scales with lr
             if name == 'lr_down' and f < LR_DOWN: return dict(factor=max(f, 1/MAX_DOSE))
             if name == 'lr_up' and f > LR_UP: return dict(factor=min(f, MAX_DOSE))
@@ -373,12 +378,31 @@ class MetacogCallback(Callback):
         finally: m.train(was)
 
     def _switch_arm(self, step):
-        "End of the treated arm: measure, remember its state, undo the action, replay the same batches without it"
+        "End of the treated arm: measure, remember its state, undo the action, train the same batches without it, compare"
         p = self.pending
         p.a_losses, p.snap_a, p.settings_a = self._held_loss(), take_snapshot(self.learn), self.mod.settings()
         p.batches, self.mod.record = self.mod.record, None
         self.mod.revert(p.applied, restore_state=True, journal=False)
-        self.mod.replay, p.phase, p.switch = list(p.batches), 'control', step
+        p.phase, p.switch = 'control', step
+        self._control_arm(p)
+        self._evaluate_ab(step)
+
+    def _control_arm(self, p):
+        "Train `p.batches` with the hyper-parameters they had, here inside `after_batch`: the fit loop, its step counter and schedule never see these steps"
+        l = self.learn; saved = {k: getattr(l, k, None) for k in ('xb', 'yb', 'pred', 'loss', 'loss_grad')}
+        observers = [c for c in l.cbs if type(c).__name__ in OBSERVERS]   # they must not take counterfactual steps for the run's
+        try:
+            with l.removed_cbs(observers):
+                for i,(xb, yb, hyp) in enumerate(p.batches):
+                    l.xb, l.yb = xb, yb
+                    for k,v in hyp.items(): l.opt.set_hyper(k, v)
+                    self.mod.apply_knobs(p.step + i)
+                    try: l._do_one_batch()
+                    except CancelBatchException: pass   # a guard that skips a non-finite loss
+                    finally: self.mod._restore_hypers()
+                    if not math.isfinite(float(l.loss)): break
+        finally:
+            for k,v in saved.items(): setattr(l, k, v)
 
     def _evaluate_ab(self, step):
         "End of the control arm: compare the arms on the held-out batches, continue from the better one"
@@ -393,9 +417,7 @@ class MetacogCallback(Callback):
         if kept:   # continue from the treated arm: its weights, optimizer, generators, and the action re-applied
             restore_snapshot(self.learn, p.snap_a)
             ap = self.mod.act(p.applied.name, journal=False, **p.applied.params)
-            sa = dict(p.settings_a)
-            if sa.get('warm_start') is not None and sa['warm_start'] >= p.step: sa['warm_start'] += step - p.switch
-            self.mod.load_state_dict(sa)
+            self.mod.load_state_dict(p.settings_a)
         d, name = p.diag, p.applied.name
         self.strategy.update(d.kind, name, kept)
         decision = 'kept' if kept else 'reverted'
@@ -559,19 +581,31 @@ def bench_untuned(corpus:str=None,       # Tiny Shakespeare input.txt (default: 
                   eval_every:int=250,    # steps between validations
                   seed:int=1337,         # random seed (the foundation benchmark's)
                   window:int=WINDOW,     # the cycle's evaluation window
-                  out:str='bench_results'): # folder for the table and the strategy file
+                  runs:str=None,         # comma-separated subset of tuned,high,high+cycle,low,low+cycle (default: all)
+                  reuse:bool=True,       # read back runs of the same settings already saved in `out` instead of training them again
+                  adapt:bool=False,      # let the two cycle runs share and update a strategy file (default: each starts from the prior)
+                  threads:int=None,      # torch threads (None: leave as is)
+                  out:str='bench_results'): # folder for the table, the per-run results and the strategy file
     "Learning rate 10x too high and 10x too low, with and without the cycle, against the tuned run"
+    if threads: torch.set_num_threads(threads)
+    arms = dict(tuned=(1., False), high=(10., False), **{'high+cycle': (10., True)}, low=(.1, False), **{'low+cycle': (.1, True)})
+    names = runs.split(',') if runs else list(arms)
+    for n in names: check(n in arms, f"unknown run {n!r}", f"use names from {', '.join(arms)}")
     text = _shakespeare_text(corpus)
     dls = _dls(text, 64, 12, eval_every, seed)
-    res, rows = {}, []
-    for name, f, cycle in [('tuned', 1., False), ('10x high', 10., False), ('10x high', 10., True), ('10x low', .1, False), ('10x low', .1, True)]:
-        sf = Path(out)/'untuned_strategies.json'
-        r = train_run(dls, 'small', lr*f, steps, cycle, seed, sf, window=window)
-        res[(name, cycle)] = r; print(name, cycle, r, flush=True)
-    tuned = res[('tuned', False)]['valid_loss']
-    for (name, cycle), r in res.items():
-        rows.append(dict(run=name, cycle=cycle, lr=lr*(10. if 'high' in name else .1 if 'low' in name else 1.), valid_loss=r['valid_loss'],
-                         vs_tuned=r['valid_loss']/tuned, within_5pct=r['valid_loss'] <= 1.05*tuned, status=r['status'], actions=r['actions'],
-                         kept=r['kept'], reverts=r['reverts'], taken=r['taken'][:100], seconds=r['seconds']))
+    saved = Path(out)/'untuned_runs'; saved.mkdir(parents=True, exist_ok=True)
+    key = f"s{steps}_lr{lr:g}_e{eval_every}_seed{seed}_w{window}"
+    res = {}
+    for n in names:
+        f, cycle = arms[n]; fn = saved/f"{n}_{key}.json"
+        if reuse and fn.exists(): res[n] = dict(json.loads(fn.read_text()), reused=True)
+        else:
+            r = train_run(dls, 'small', lr*f, steps, cycle, seed, Path(out)/'untuned_strategies.json' if adapt else None, adapt=adapt, window=window)
+            atomic_write_json(fn, r); res[n] = dict(r, reused=False)
+        print(n, res[n], flush=True)
+    tuned = res['tuned']['valid_loss'] if 'tuned' in res else math.nan
+    rows = [dict(run=n, lr=lr*arms[n][0], cycle=arms[n][1], valid_loss=r['valid_loss'], vs_tuned=r['valid_loss']/tuned,
+                 within_5pct=r['valid_loss'] <= 1.05*tuned, status=r['status'], actions=r['actions'], kept=r['kept'], reverts=r['reverts'],
+                 taken=r['taken'][:100], seconds=r['seconds'], reused=r['reused']) for n,r in res.items()]
     print_table(rows, Path(out)/'untuned.md', title=f"untuned: Tiny Shakespeare char, small preset, {steps} steps, tuned lr {lr}")
     return rows

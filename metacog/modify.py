@@ -20,10 +20,12 @@ from .core import *
 # %% auto #0
 __all__ = ['SNAPSHOT_EVERY', 'SNAPSHOT_SPIKE_Z', 'MIN_LR_MULT', 'MAX_LR_MULT', 'LR_DOWN', 'LR_UP', 'WARMUP_STEPS', 'CLIP_NORM',
            'CLIP_TIGHTEN', 'MIN_CLIP', 'WD_UP', 'WD_DOWN', 'WD_DEFAULT', 'MAX_WD', 'DROPOUT_STEP', 'MAX_DROPOUT',
-           'ACTION_CLASSES', 'HFLM', 'markov_tokens', 'toy_learner', 'Snapshot', 'take_snapshot', 'restore_snapshot',
-           'state_equal', 'ModifyCallback', 'CannotApply', 'register_action', 'Action', 'Applied', 'ScaleLr',
-           'RestartWarmup', 'ClipGrad', 'ScaleWeightDecay', 'dropout_sites', 'SetDropout', 'Rollback', 'StopEarly',
-           'GrowModel', 'ActAt', 'Sabotage', 'RollbackOnNan']
+           'ACTION_CLASSES', 'RESCALE_TOL', 'ATTN_LOGIT_SD', 'ATTN_LOGIT_TARGET', 'HFLM', 'markov_tokens',
+           'toy_learner', 'Snapshot', 'take_snapshot', 'restore_snapshot', 'state_equal', 'ModifyCallback',
+           'CannotApply', 'register_action', 'Action', 'Applied', 'ScaleLr', 'RestartWarmup', 'ClipGrad',
+           'ScaleWeightDecay', 'dropout_sites', 'SetDropout', 'Rollback', 'StopEarly', 'GrowModel', 'init_std',
+           'weight_matrices', 'RescaleWeights', 'attention_modules', 'attention_logit_sd', 'TemperAttention', 'ActAt',
+           'Sabotage', 'RollbackOnNan']
 
 # %% ../nbs/07_modify.ipynb #6b18d614
 class HFLM(nn.Module):
@@ -185,7 +187,11 @@ class ModifyCallback(Callback):
             xb, yb, hyp = self.replay.pop(0); self.learn.xb, self.learn.yb = xb, yb
             for k,v in hyp.items(): self.opt.set_hyper(k, v)
         if self.record is not None: self.record.append((self.learn.xb, self.learn.yb, {k: [h[k] for h in self.opt.hypers] for k in self.opt.hypers[0]}))
-        f, hp = self.lr_factor(), self.opt.hypers
+        self.apply_knobs()
+
+    def apply_knobs(self, step:int=None): # the step whose warmup ramp applies (default: `learn.train_iter`)
+        "Scale the hyper-parameters the scheduler wrote for this batch by the knobs (undone after the batch)"
+        f, hp = self.lr_factor(step), self.opt.hypers
         if f == 1. and self.wd_mult == 1. and self.wd_add == 0.: return
         self._base = {k: [h[k] for h in hp] for k in ('lr', 'wd') if k in hp[0]}
         if 'lr' in self._base: self.opt.set_hyper('lr', [v*f for v in self._base['lr']])
@@ -448,6 +454,115 @@ class GrowModel(Action):
         return None
     def _revert(self, mod, undo): raise CannotApply(self.name, "growth cannot be undone in place; roll back to a snapshot taken before it")
     def describe(self): return getattr(self, '_desc', 'grow')
+
+RESCALE_TOL = 10.   # a weight matrix this many times off its initialisation scale (either way) is rescaled; healthy fault-suite runs stay within 4.4x (embeddings 0.049, lm_head 0.087 RMS at step 240, from 0.02), lr x100 reaches 12-65x by step 50 (measured)
+
+def init_std(model:nn.Module): # a model with a Hugging Face config somewhere inside
+    "The initialisation scale `config.initializer_range` of the first module that has one (None if none does)"
+    for m in model.modules():
+        v = getattr(getattr(m, 'config', None), 'initializer_range', None)
+        if v: return float(v)
+
+def weight_matrices(model:nn.Module): # the model
+    "`(name, weight)` of every `nn.Linear` and `nn.Embedding` (the matrices an initialiser scales), tied weights once"
+    seen, res = set(), []
+    for n,m in model.named_modules():
+        if isinstance(m, (nn.Linear, nn.Embedding)) and id(m.weight) not in seen: seen.add(id(m.weight)); res.append((n, m.weight))
+    return res
+
+def _rms(w): return float(w.detach().float().pow(2).mean().sqrt())
+
+def _reset_moments(opt, p):
+    "Forget the optimizer statistics of parameter `p` (torch optimizers in `OptimWrapper`, or fastai's): they start afresh at the next step"
+    st = getattr(getattr(opt, 'opt', opt), 'state', None)
+    if st is not None and p in st: st.pop(p)
+
+@register_action
+class RescaleWeights(Action):
+    "Bring every weight matrix whose RMS is more than `tol` times off the initialisation scale back to it; its optimizer moments start afresh"
+    names, changes_state = ('rescale_weights',), True
+    def __init__(self, name='rescale_weights', tol:float=RESCALE_TOL): super().__init__(name, tol=tol)
+    def _off(self, mod):
+        std = init_std(mod.learn.model)
+        return std, [(n, w, r) for n,w in weight_matrices(mod.learn.model) for r in [_rms(w)]
+                     if std and math.isfinite(r) and r > 0 and not 1/self.params['tol'] <= r/std <= self.params['tol']]
+    def why_not(self, mod):
+        std, off = self._off(mod)
+        if std is None: return "the model has no config.initializer_range to rescale to"
+        if not off: return f"every weight matrix is within {self.params['tol']:g}x of the initialisation scale {std:g}"
+    def _apply(self, mod):
+        std, off = self._off(mod); undo = take_snapshot(mod.learn)
+        with torch.no_grad():
+            for n,w,r in off: w.mul_(std/r)
+        if mod.learn.opt is not None:
+            for n,w,r in off: _reset_moments(mod.learn.opt, w)
+        rs = [r for *_,r in off]
+        self._desc = f"rescale {len(off)} weight matrices to RMS {std:g} (were {min(rs):.3g}..{max(rs):.3g})"
+        return undo
+    def _revert(self, mod, undo): restore_snapshot(mod.learn, undo)
+    def describe(self): return getattr(self, '_desc', 'rescale weights')
+
+ATTN_LOGIT_SD, ATTN_LOGIT_TARGET = 8., 3.  # attention-logit sd above which a module is tempered, and the sd it is brought to: healthy fault-suite runs measure 0.03..3.7 (3 typical late in training), attention logits x100 reach 14..75 from step 60, lr x100 40..1e5 (measured below)
+
+def attention_modules(model:nn.Module): # the model
+    "Hugging Face attention modules with `q_proj`, `k_proj`, `scaling` and `head_dim` (Llama and its relatives)"
+    return [m for m in model.modules() if all(hasattr(m, a) for a in ('q_proj', 'k_proj', 'scaling', 'head_dim'))]
+
+def attention_logit_sd(model:nn.Module, x:torch.Tensor): # the model, and a batch of token ids (the first row is used)
+    "Per attention module, the standard deviation of its causal attention logits `q.k * scaling` on `x[:1]` (rotary embeddings left out: they rotate, not rescale)"
+    mods, qk = attention_modules(model), {}
+    hs = [m.q_proj.register_forward_hook(lambda mm,i,o,m=m: qk.setdefault(id(m), {}).__setitem__('q', o.detach())) for m in mods] + \
+         [m.k_proj.register_forward_hook(lambda mm,i,o,m=m: qk.setdefault(id(m), {}).__setitem__('k', o.detach())) for m in mods]
+    was = model.training; model.eval()
+    try:
+        with torch.no_grad(): model(x[:1])
+    finally:
+        for h in hs: h.remove()
+        model.train(was)
+    res = []
+    for m in mods:
+        q, k, d = qk[id(m)]['q'][0].float(), qk[id(m)]['k'][0].float(), m.head_dim
+        q, k = q.view(q.shape[0], -1, d).transpose(0, 1), k.view(k.shape[0], -1, d).transpose(0, 1)
+        k = k.repeat_interleave(q.shape[0]//k.shape[0], 0)
+        a = (q @ k.transpose(1, 2))*m.scaling
+        res.append(float(a[:, torch.ones(a.shape[1:], dtype=torch.bool).tril()].std()))
+    return res
+
+def _a_batch(learn):
+    "Token ids to measure on: the current batch, else the first validation batch (None if neither exists)"
+    xb = getattr(learn, 'xb', None)
+    if xb and isinstance(xb[0], torch.Tensor): return xb[0]
+    st = get_rng_states()   # drawing a batch must not move the run's random generators
+    try: return first(learn.dls.valid)[0]
+    except (AttributeError, IndexError, TypeError, StopIteration): return None
+    finally: set_rng_states(st)
+
+@register_action
+class TemperAttention(Action):
+    "Scale `q_proj` and `k_proj` of each attention module whose logits spread more than `max_sd` so they spread `target` (undoing attention-logit growth, which QK-norm or sigma-reparam prevent); their optimizer moments start afresh"
+    names, changes_state = ('temper_attention',), True
+    def __init__(self, name='temper_attention', max_sd:float=ATTN_LOGIT_SD, target:float=ATTN_LOGIT_TARGET): super().__init__(name, max_sd=max_sd, target=target)
+    def _sharp(self, mod):
+        if not attention_modules(mod.learn.model): return None
+        x = _a_batch(mod.learn)
+        if x is None: return None
+        return [(m, sd) for m,sd in zip(attention_modules(mod.learn.model), attention_logit_sd(mod.learn.model, x)) if sd > self.params['max_sd']]
+    def why_not(self, mod):
+        sh = self._sharp(mod)
+        if sh is None: return "no Hugging Face attention module (q_proj, k_proj, scaling) or no batch to measure on"
+        if not sh: return f"no attention module has logits spread over {self.params['max_sd']:g} sd"
+    def _apply(self, mod):
+        sh, undo = self._sharp(mod), take_snapshot(mod.learn)
+        with torch.no_grad():
+            for m,sd in sh:
+                f = math.sqrt(self.params['target']/sd)
+                for lin in (m.q_proj, m.k_proj):
+                    for p in (lin.weight, lin.bias):
+                        if p is not None: p.mul_(f); mod.learn.opt is None or _reset_moments(mod.learn.opt, p)
+        self._desc = f"temper {len(sh)} attention modules (logit sd up to {max(sd for _,sd in sh):.3g} -> {self.params['target']:g})"
+        return undo
+    def _revert(self, mod, undo): restore_snapshot(mod.learn, undo)
+    def describe(self): return getattr(self, '_desc', 'temper attention')
 
 # %% ../nbs/07_modify.ipynb #7c950e8d
 def _journal(learn):
