@@ -153,8 +153,8 @@ def _fmt(v):
     return str(v)
 
 def _update_ratio(d:Diagnosis):
-    "The update/weight ratio a diagnosis cites (None if it cites none)"
-    ur = (d.evidence or {}).get('update_ratio_max', (d.evidence or {}).get('update_ratio'))
+    "The latest update/weight ratio a diagnosis cites, else the largest (None if it cites none)"
+    ur = (d.evidence or {}).get('update_ratio', (d.evidence or {}).get('update_ratio_max'))
     return float(ur) if isinstance(ur, (int, float)) and not isinstance(ur, bool) and ur > 0 and math.isfinite(ur) else None
 
 def _evidence(d:Diagnosis):
@@ -262,7 +262,8 @@ class MetacogCallback(Callback):
         if ur is not None and 'lr_up' in names and 'lr_down' in names:   # both directions possible: the update ratio says which first
             up, down = names.index('lr_up'), names.index('lr_down'); first, second = ('lr_up', 'lr_down') if ur < TARGET_UPDATE_RATIO else ('lr_down', 'lr_up')
             names[min(up, down)], names[max(up, down)] = first, second
-        return self.strategy.order(d.kind, names)
+        o = self.strategy.order(d.kind, names)
+        return [a for a in o if ACTION_CLASSES[a].reversible] + [a for a in o if not ACTION_CLASSES[a].reversible]  # what cannot be undone comes last
 
     def _start(self, d, step):
         c = self.candidates(d)
@@ -301,19 +302,21 @@ class MetacogCallback(Callback):
         ur = _update_ratio(d)
         if name in ('lr_down', 'lr_up') and ur is not None:
             f = TARGET_UPDATE_RATIO/ur   # Adam's step is ~lr per coordinate, so the update/weight ratio scales with lr
-            if name == 'lr_down' and f < LR_DOWN: return dict(factor=max(f, 1/MAX_DOSE))
-            if name == 'lr_up' and f > LR_UP: return dict(factor=min(f, MAX_DOSE))
+            m = getattr(getattr(self, 'mod', None), 'lr_mult', 1.)   # the dose keeps the multiplier within its bounds
+            if name == 'lr_down' and f < LR_DOWN: return dict(factor=max(f, 1/MAX_DOSE, MIN_LR_MULT/m))
+            if name == 'lr_up' and f > LR_UP: return dict(factor=min(f, MAX_DOSE, MAX_LR_MULT/m))
         return {}
 
     def _try_next(self, step):
         e = self.episode; d = e['diag']
         while e['cands'] and len(e['tried']) < self.max_tries:
             name = e['cands'].pop(0)
-            ok, why = self.mod.can(name)
+            prm = self.params_for(name, d)
+            ok, why = self.mod.can(name, **prm)
             if not ok: e.setdefault('skipped', []).append(f"{name}: {why}"); continue
             before = self.losses[-self.window:]   # the run's own last steps (a replayed arm is not in `losses`)
             pred = self._prediction(name, before)
-            ap = self.mod.act(name, snapshot=pred.metric == 'ab' or not ACTION_CLASSES[name].changes_state, journal=False, **self.params_for(name, d))
+            ap = self.mod.act(name, snapshot=pred.metric == 'ab' or not ACTION_CLASSES[name].changes_state, journal=False, **prm)
             e['tried'].append(name)
             msg = f"step {step}: {d.kind.replace('_', ' ')}{_evidence(d)} -> {ap.describe()}; expected {pred.text()}"
             self.jnl.log('action', step, dict(action=name, params=ap.params, diagnosis=d.kind, evidence=d.evidence,
@@ -416,7 +419,7 @@ class MetacogCallback(Callback):
         if not fin: kept, md = True, -math.inf        # the run without the action broke: the action is what kept it finite
         if kept:   # continue from the treated arm: its weights, optimizer, generators, and the action re-applied
             restore_snapshot(self.learn, p.snap_a)
-            ap = self.mod.act(p.applied.name, journal=False, **p.applied.params)
+            if not p.applied.action.changes_state: self.mod.act(p.applied.name, journal=False, **p.applied.params)   # a knob (clip, dropout) is set again; a change of weights is in the snapshot already
             self.mod.load_state_dict(p.settings_a)
         d, name = p.diag, p.applied.name
         self.strategy.update(d.kind, name, kept)
@@ -525,7 +528,10 @@ def repair_run(fault:str, seed:int, cycle:bool, steps:int=240, window:int=20, le
     learn = r['learn']
     with learn.no_bar(), learn.no_logging(): v = float(learn.validate()[0])
     outs = list(cbs[-1].outcomes) if cycle else []   # the fit's callbacks are gone from the Learner after fit
-    return dict(valid_loss=v, finite=math.isfinite(v), secs=r['secs'], diagnosed=sorted(r['first_seen']), actions=len(outs),
+    last = r['reflect'].history[-1][1] if r['reflect'].history else []   # the run's last reflection
+    end = sorted({d.kind for d in last if _SEV.get(d.severity, 0) >= _SEV['warning']})
+    return dict(valid_loss=v, finite=math.isfinite(v), end_diagnoses=end, ends_healthy=math.isfinite(v) and not end,
+                secs=r['secs'], diagnosed=sorted(r['first_seen']), actions=len(outs),
                 kept=sum(o['decision'] == 'kept' for o in outs), reverts=sum(o['decision'] == 'reverted' for o in outs),
                 taken=' '.join(f"{o['action']}:{o['decision'][0]}" for o in outs))
 
@@ -557,10 +563,13 @@ def bench_repair(faults:str=None,         # comma-separated subset of `metacog.r
     rows = []
     for f in names:
         off, on = [raw[(f, s, False)] for s in range(seeds)], [raw[(f, s, True)] for s in range(seeds)]
-        better = [b['finite'] and (not a['finite'] or b['valid_loss'] < a['valid_loss'] - spread) for a,b in zip(off, on)]
+        better = [b['ends_healthy'] and (not a['finite'] or b['valid_loss'] < a['valid_loss'] - spread) for a,b in zip(off, on)]
         notworse = [b['finite'] and a['finite'] and b['valid_loss'] <= a['valid_loss'] + spread for a,b in zip(off, on)]
         rows.append(dict(fault=f, repaired=(f"{sum(notworse)}/{seeds} not worse" if f == 'healthy' else f"{sum(better)}/{seeds}"),
                          valid_without=_med([a['valid_loss'] for a in off]), valid_with=_med([b['valid_loss'] for b in on]),
+                         ends_healthy=f"{sum(b['ends_healthy'] for b in on)}/{seeds} (without: {sum(a['ends_healthy'] for a in off)}/{seeds})",
+                         clearly_better=f"{sum(b['finite'] and (not a['finite'] or b['valid_loss'] < a['valid_loss'] - spread) for a,b in zip(off, on))}/{seeds}",
+                         secs_without=round(sum(a['secs'] for a in off), 1), secs_with=round(sum(b['secs'] for b in on), 1),
                          actions=sum(b['actions'] for b in on), kept=sum(b['kept'] for b in on), reverts=sum(b['reverts'] for b in on),
                          diagnosed=', '.join(sorted({k for b in on for k in b['diagnosed']}))[:60], taken=' ; '.join(b['taken'] for b in on)[:100]))   # (a '|' would break the markdown table)
     nf = [r for r in rows if r['fault'] != 'healthy']

@@ -154,7 +154,7 @@ def dead_units(intro,
     bad = {k: v for k,v in d.items() if v >= share}
     if not bad: return None
     k, v = max(bad.items(), key=lambda kv: kv[1])
-    return _diag('dead_units', 'warning', _conf(v, share, decades=0.15), dict(layers=bad, share=share), ['lr_down', 'restart_warmup', 'rollback'],
+    return _diag('dead_units', 'warning', _conf(v, share, decades=0.15), dict(layers=bad, share=share), ['rescale_weights', 'lr_down', 'restart_warmup', 'rollback'],
                  f"{len(bad)} activation layers have >= {share:.0%} dead units (worst {k}: {v:.0%})", intro)
 
 def saturated_units(intro,
@@ -210,17 +210,17 @@ def overfitting(intro,
 
 def too_few_tokens(intro,
                    min_tokens_per_param:float=20/16): # Chinchilla's 20 tokens/param, reachable by repeating the corpus at most 16 times (Muennighoff et al. 2023)
-    "The training corpus is too small for the model, however many epochs are run"
+    "The training corpus is too small for the model, however many epochs are run (info: a planning problem, more data or a smaller model, that no action during the run repairs; the cycle acts on `overfitting` when it shows)"
     t = intro.obs.get('corpus_tokens_per_param')
     if t is None or t >= min_tokens_per_param: return None
-    return _diag('too_few_tokens', 'warning', _conf(min_tokens_per_param, t), dict(corpus_tokens_per_param=t, min_tokens_per_param=min_tokens_per_param),
+    return _diag('too_few_tokens', 'info', _conf(min_tokens_per_param, t), dict(corpus_tokens_per_param=t, min_tokens_per_param=min_tokens_per_param),
                  ['weight_decay_up', 'dropout_up', 'early_stop'],
                  f"{t:.3g} corpus tokens per parameter < {min_tokens_per_param:.3g} (Chinchilla 20 per parameter, at most 16 repeats)", intro)
 
 # %% ../nbs/05_reflect.ipynb #8de87f90
 def lr_too_high(intro,
                 update_max:float=0.1,   # update/weight ratio above which steps overwrite the weights (Karpathy's rule of thumb is ~1e-3; healthy fault-suite runs peak at 0.035, lr x100 starts at 0.6: measured)
-                lookback:int=10,        # observations in which a large update counts (100 steps at the default `every`)
+                lookback:int=10,        # observations in which a large update counts (100 steps at the default `every`: blown-up weights shrink the ratio later, lr x100 falls below 0.1 after ~30 steps)
                 stall:float=1e-3):      # relative loss slope per step above which the loss is not falling
     "Updates far too large for the weights, with damage to show for it"
     ur = _recent(intro, 'update_ratio', lookback); o = intro.obs
@@ -230,7 +230,7 @@ def lr_too_high(intro,
                           ('collapsed attention', (o.get('attn_entropy_min', 1) or 1) < 0.1 and o.get('attn_entropy_mean', 1) < 0.2),
                           ('loss spike', o.get('loss_spike_z', 0) >= 6), ('non-finite values', bool(o.get('nonfinite_loss') or o.get('grad_nonfinite')))] if c]
     if not harm: return None
-    return _diag('lr_too_high', 'warning', _conf(max(ur), update_max), dict(update_ratio_max=max(ur), update_max=update_max, harm=harm, lr=o.get('lr')),
+    return _diag('lr_too_high', 'warning', _conf(max(ur), update_max), dict(update_ratio_max=max(ur), update_ratio=ur[-1], update_max=update_max, harm=harm, lr=o.get('lr')),
                  ['lr_down', 'rescale_weights', 'restart_warmup', 'clip_grad'],
                  f"update/weight ratio reached {max(ur):.3g} > {update_max:g} in the last {len(ur)} observations, with {', '.join(harm)}", intro)
 
