@@ -19,10 +19,10 @@ from .modify import ACTION_CLASSES
 
 # %% auto #0
 __all__ = ['STRATEGY_FILE', 'STRATEGY_PRIOR', 'PREDICTS', 'DEFAULT_CANDIDATES', 'WINDOW', 'Z', 'MAX_TRIES', 'MIN_POINTS',
-           'MIN_CONFIDENCE', 'VALID_PATIENCE', 'TARGET_UPDATE_RATIO', 'MAX_DOSE', 'HELD_OUT', 'BACKOFF', 'OBSERVERS',
-           'CAUSES', 'slope_se', 'mean_se', 'Strategy', 'Prediction', 'Pending', 'MetacogCallback', 'ScriptedLoss',
-           'Diagnose', 'cycle_callbacks', 'reflection_available', 'metacog_callbacks', 'train_run', 'repair_run',
-           'bench_repair', 'bench_untuned']
+           'MIN_CONFIDENCE', 'VALID_PATIENCE', 'TARGET_UPDATE_RATIO', 'MAX_DOSE', 'HELD_OUT', 'ANNEAL', 'BACKOFF',
+           'OBSERVERS', 'CAUSES', 'slope_se', 'mean_se', 'Strategy', 'Prediction', 'Pending', 'MetacogCallback',
+           'ScriptedLoss', 'Diagnose', 'cycle_callbacks', 'reflection_available', 'metacog_callbacks', 'train_run',
+           'repair_run', 'bench_repair', 'bench_untuned']
 
 # %% ../nbs/08_cycle.ipynb #a6f3ab63
 def slope_se(ys:list): # losses at consecutive steps (non-finite values are dropped)
@@ -135,6 +135,7 @@ VALID_PATIENCE = 4   # windows to wait for a validation loss before judging a 'v
 TARGET_UPDATE_RATIO = 1e-2  # update/weight ratio a learning-rate dose aims at: between Karpathy's ~1e-3 rule of thumb and the 0.035 peak of healthy fault-suite runs (metacog.reflect, measured)
 MAX_DOSE = 100.      # the most one learning-rate action multiplies or divides by (two decades)
 HELD_OUT = 8         # validation batches (fixed, the first of the loader) on which the two arms are compared
+ANNEAL = 10          # steps of learning-rate annealing applied to a copy of each arm before it is measured (against short-horizon bias)
 BACKOFF = 2.         # after a diagnosis kind was not repaired, its quiet period is multiplied by this (exponential backoff)
 _SEV = dict(info=0, warning=1, critical=2)
 OBSERVERS = ('Introspector',)  # callbacks left out of the control arm's steps (they would record them as the run's)
@@ -153,8 +154,8 @@ def _fmt(v):
     return str(v)
 
 def _update_ratio(d:Diagnosis):
-    "The latest update/weight ratio a diagnosis cites, else the largest (None if it cites none)"
-    ur = (d.evidence or {}).get('update_ratio', (d.evidence or {}).get('update_ratio_max'))
+    "The largest recent update/weight ratio a diagnosis cites, else its latest (None if it cites none)"
+    ur = (d.evidence or {}).get('update_ratio_max', (d.evidence or {}).get('update_ratio'))
     return float(ur) if isinstance(ur, (int, float)) and not isinstance(ur, bool) and ur > 0 and math.isfinite(ur) else None
 
 def _evidence(d:Diagnosis):
@@ -181,22 +182,24 @@ class MetacogCallback(Callback):
                  min_confidence:float=MIN_CONFIDENCE, # ignore less confident diagnoses
                  min_severity:str='warning',    # ignore less severe diagnoses
                  actions:list=None,             # allowed action names (default: all of `metacog.modify`)
-                 start_after:int=None,          # no action before this step except for a non-finite loss (default: `window`)
+                 start_after:int=None,          # no action before this step except for a non-finite loss (default: 0 with 'ab', `window` with 'trend')
                  evaluate:str='ab',             # 'ab': counterfactual arm on the same batches, judged on held-out batches; 'trend': slopes only
                  held_out:int=HELD_OUT,         # validation batches of the 'ab' judgement
+                 anneal:int=ANNEAL,             # 'ab': each arm is measured after annealing a copy of it over its last this many batches (0: as it is)
                  action_params:dict=None,       # per action name, parameters for `act` (e.g. {'lr_down': {'factor': 0.5}})
                  backoff:float=BACKOFF,         # quiet period multiplier after each unrepaired episode of a kind
                  seed:int=None):                # seed of the Thompson sampling
         store_attr(but='strategy_file,adapt,seed')
         self.strategy = Strategy(strategy_file, adapt=adapt, seed=seed)
         self.cooldown = window if cooldown is None else cooldown
-        self.start_after = window if start_after is None else start_after
+        self.start_after = (0 if evaluate == 'ab' else window) if start_after is None else start_after
         check(evaluate in ('ab', 'trend'), f"unknown evaluate mode {evaluate!r}", "use 'ab' or 'trend'")
         self.action_params = action_params or {}
         self.failures = {}
         self.actions = list(ACTION_CLASSES) if actions is None else list(actions)
         for a in self.actions: check(a in ACTION_CLASSES, f"unknown action {a!r}", f"use names from {sorted(ACTION_CLASSES)}")
         check(window >= MIN_POINTS, f"window must be at least {MIN_POINTS} steps, got {window}", "pass a larger window")
+        check(0 <= anneal <= window, f"anneal must be between 0 and the window ({window}), got {anneal}", "pass a smaller anneal")
         self.losses, self.pending, self.episode, self.quiet_until, self.seen = [], None, None, {}, {}
         self.outcomes, self.valid, self.jnl = L(), [], None
         check(min_severity in _SEV, f"unknown severity {min_severity!r}", f"use one of {list(_SEV)}")
@@ -380,26 +383,36 @@ class MetacogCallback(Callback):
             with torch.no_grad(): return [float(self.learn.loss_func(m(*xb), *yb)) for xb,yb in ((b[:1], b[1:]) for b in self.vb)]
         finally: m.train(was)
 
+    def _arm_loss(self, p):
+        "Held-out losses of the current state: after a short annealing of a copy of it when `anneal` (the state itself is left as it was)"
+        if not self.anneal: return self._held_loss()
+        snap = take_snapshot(self.learn)
+        try:
+            self._train_inline(p.batches[-self.anneal:], p.step + len(p.batches) - self.anneal, anneal=True)
+            return self._held_loss()
+        finally: restore_snapshot(self.learn, snap)
+
     def _switch_arm(self, step):
         "End of the treated arm: measure, remember its state, undo the action, train the same batches without it, compare"
         p = self.pending
-        p.a_losses, p.snap_a, p.settings_a = self._held_loss(), take_snapshot(self.learn), self.mod.settings()
         p.batches, self.mod.record = self.mod.record, None
+        p.a_losses, p.snap_a, p.settings_a = self._arm_loss(p), take_snapshot(self.learn), self.mod.settings()
         self.mod.revert(p.applied, restore_state=True, journal=False)
         p.phase, p.switch = 'control', step
-        self._control_arm(p)
+        self._train_inline(p.batches, p.step)
         self._evaluate_ab(step)
 
-    def _control_arm(self, p):
-        "Train `p.batches` with the hyper-parameters they had, here inside `after_batch`: the fit loop, its step counter and schedule never see these steps"
+    def _train_inline(self, batches, start, anneal=False):
+        "Train recorded `batches` with the hyper-parameters they had (the learning rate falling linearly to 0 over them with `anneal`), here inside `after_batch`: the fit loop, its step counter and schedule never see these steps"
         l = self.learn; saved = {k: getattr(l, k, None) for k in ('xb', 'yb', 'pred', 'loss', 'loss_grad')}
         observers = [c for c in l.cbs if type(c).__name__ in OBSERVERS]   # they must not take counterfactual steps for the run's
         try:
             with l.removed_cbs(observers):
-                for i,(xb, yb, hyp) in enumerate(p.batches):
+                for i,(xb, yb, hyp) in enumerate(batches):
                     l.xb, l.yb = xb, yb
                     for k,v in hyp.items(): l.opt.set_hyper(k, v)
-                    self.mod.apply_knobs(p.step + i)
+                    self.mod.apply_knobs(start + i)
+                    if anneal: l.opt.set_hyper('lr', [h['lr']*(1 - i/len(batches)) for h in l.opt.hypers])
                     try: l._do_one_batch()
                     except CancelBatchException: pass   # a guard that skips a non-finite loss
                     finally: self.mod._restore_hypers()
@@ -411,7 +424,7 @@ class MetacogCallback(Callback):
         "End of the control arm: compare the arms on the held-out batches, continue from the better one"
         p, self.pending = self.pending, None
         self.mod.replay = None
-        b = self._held_loss()
+        b = self._arm_loss(p)
         fin = all(math.isfinite(v) for v in b)
         dif = [x-y for x,y in zip(p.a_losses, b)] if fin else []
         md, se = mean_se(dif) if dif else (math.nan, math.inf)

@@ -72,7 +72,8 @@ def loss_spike(intro,
 def divergence(intro,
                rise:float=0.2,     # EMA this fraction above its minimum so far means the run diverges (healthy fault-suite EMAs never rise: `max_ema_rise` in `bench faults`)
                chance:float=1.2,   # or EMA above this multiple of the chance loss log(V) (a uniform guess)
-               min_steps:int=20):  # steps of history needed before the minimum-based test
+               min_steps:int=20,   # steps of history needed before the minimum-based test
+               min_rise:float=0.1): # and the EMA must rise at least this much in absolute terms (a 20% rise of a tiny overfit loss is noise, measured in `bench repair`'s overfit runs)
     "The loss rises far above its best value, or stays far above the loss of a uniform guess"
     o = intro.obs; ema = o.get('loss_ema', float('nan'))
     emas = [v for v in _recent(intro, 'loss_ema', 10**9) if math.isfinite(v)]
@@ -82,7 +83,7 @@ def divergence(intro,
     if ch and ema > chance*ch:
         return _diag('divergence', 'critical', _conf(ema, chance*ch), dict(loss_ema=ema, chance_loss=ch, factor=chance),
                      ['rescale_weights', 'rollback', 'lr_down', 'clip_grad'], f"loss EMA {ema:.4g} is above {chance:g}x the loss of a uniform guess ({ch:.3g})", intro)
-    if intro.step >= min_steps and ema > best*(1+rise):
+    if intro.step >= min_steps and ema > best*(1+rise) and ema - best > min_rise:
         return _diag('divergence', 'critical', _conf(ema/best-1, rise), dict(loss_ema=ema, best_ema=best, rise=rise),
                      ['rollback', 'lr_down', 'rescale_weights', 'clip_grad'], f"loss EMA {ema:.4g} rose {ema/best-1:.0%} above its best {best:.4g} (> {rise:.0%})", intro)
 
