@@ -314,7 +314,7 @@ class MetacogCallback(Callback):
         e = self.episode; d = e['diag']
         while e['cands'] and len(e['tried']) < self.max_tries:
             name = e['cands'].pop(0)
-            prm = self.params_for(name, d)
+            prm = {} if e.pop('notch', None) == name else self.params_for(name, d)   # a further notch: the action's default step (the evidence predates the last change)
             ok, why = self.mod.can(name, **prm)
             if not ok: e.setdefault('skipped', []).append(f"{name}: {why}"); continue
             before = self.losses[-self.window:]   # the run's own last steps (a replayed arm is not in `losses`)
@@ -444,6 +444,10 @@ class MetacogCallback(Callback):
                    expected=p.pred.text(), restored=False, window=[p.step, step], replayed=len(p.batches),
                    settings=self.mod.settings(), message=msg)
         self.jnl.log('outcome', step, rec); self.outcomes.append(rec)
+        e = self.episode
+        if kept and name in ('lr_down', 'lr_up') and self.seen.get(d.kind, -1) > p.step and len(e['tried']) < self.max_tries:
+            e['cands'].insert(0, name); e['notch'] = name   # it helped and the problem persists: one notch more the same way, judged again
+            return self._try_next(step)
         if kept: return self._end(step)
         if self.seen.get(d.kind, -1) >= p.step: self._try_next(step)
         else: self._end(step)
@@ -533,7 +537,7 @@ def _spread(xs):
     xs = [x for x in xs if math.isfinite(x)]
     return statistics.stdev(xs) if len(xs) > 1 else 0.
 
-def repair_run(fault:str, seed:int, cycle:bool, steps:int=240, window:int=20, level:int=2, strategy_file=None, adapt:bool=True, **kw):
+def repair_run(fault:str, seed:int, cycle:bool, steps:int=240, window:int=40, level:int=2, strategy_file=None, adapt:bool=True, **kw):
     "One run of `metacog.reflect`'s fault suite, with or without the cycle; a dict of outcomes"
     from metacog.reflect import run_fault
     cbs = cycle_callbacks(strategy_file, adapt, window=window, seed=seed) if cycle else []
@@ -552,7 +556,7 @@ def repair_run(fault:str, seed:int, cycle:bool, steps:int=240, window:int=20, le
 def bench_repair(faults:str=None,         # comma-separated subset of `metacog.reflect.FAULTS` (default: all)
                  seeds:int=3,             # seeds per fault and arm
                  steps:int=240,           # training steps per run (the fault suite's default)
-                 window:int=20,           # the cycle's evaluation window (each judged action costs two windows)
+                 window:int=40,           # the cycle's evaluation window: 40, since lr x100 makes faster progress than a sane lr for ~30 steps before its damage shows (a 20-step comparison keeps the high lr)
                  level:int=2,             # introspection level
                  corpus:str=None,         # text file (default: the bundled facts corpus, as the fault suite)
                  threads:int=1,           # torch threads (1 is fastest on a shared 2-core machine)

@@ -222,14 +222,16 @@ def too_few_tokens(intro,
 def lr_too_high(intro,
                 update_max:float=0.1,   # update/weight ratio above which steps overwrite the weights (Karpathy's rule of thumb is ~1e-3; healthy fault-suite runs peak at 0.035, lr x100 starts at 0.6: measured)
                 lookback:int=10,        # observations in which a large update counts (100 steps at the default `every`: blown-up weights shrink the ratio later, lr x100 falls below 0.1 after ~30 steps)
-                stall:float=1e-3):      # relative loss slope per step above which the loss is not falling
+                stall:float=1e-3,       # relative loss slope per step above which the loss is not falling
+                severe:float=0.3):      # an update/weight ratio above this is damage by itself (30% of the weights rewritten per step; lr x100 measures 0.6 from step 10, before saturation shows at the first activation check, step 50)
     "Updates far too large for the weights, with damage to show for it"
     ur = _recent(intro, 'update_ratio', lookback); o = intro.obs
     if not ur or max(ur) <= update_max: return None
     harm = [n for n,c in [('loss not falling', o.get('loss_rel_slope', -1) > -stall and len(intro.losses) >= intro.window),
                           ('saturated units', (o.get('saturated_units') or 0) >= 0.3),
                           ('collapsed attention', (o.get('attn_entropy_min', 1) or 1) < 0.1 and o.get('attn_entropy_mean', 1) < 0.2),
-                          ('loss spike', o.get('loss_spike_z', 0) >= 6), ('non-finite values', bool(o.get('nonfinite_loss') or o.get('grad_nonfinite')))] if c]
+                          ('loss spike', o.get('loss_spike_z', 0) >= 6), ('non-finite values', bool(o.get('nonfinite_loss') or o.get('grad_nonfinite'))),
+                          (f'updates rewriting over {severe:.0%} of the weights per step', ur[-1] > severe)] if c]
     if not harm: return None
     return _diag('lr_too_high', 'warning', _conf(max(ur), update_max), dict(update_ratio_max=max(ur), update_ratio=ur[-1], update_max=update_max, harm=harm, lr=o.get('lr')),
                  ['lr_down', 'rescale_weights', 'restart_warmup', 'clip_grad'],
