@@ -445,8 +445,8 @@ class MetacogCallback(Callback):
                    settings=self.mod.settings(), message=msg)
         self.jnl.log('outcome', step, rec); self.outcomes.append(rec)
         e = self.episode
-        if kept and name in ('lr_down', 'lr_up') and self.seen.get(d.kind, -1) > p.step and len(e['tried']) < self.max_tries:
-            e['cands'].insert(0, name); e['notch'] = name   # it helped and the problem persists: one notch more the same way, judged again
+        if kept and name in ('lr_down', 'lr_up') and len(e['tried']) < self.max_tries:
+            e['cands'].insert(0, name); e['notch'] = name   # it helped: one notch more the same way, judged again (a line search)
             return self._try_next(step)
         if kept: return self._end(step)
         if self.seen.get(d.kind, -1) >= p.step: self._try_next(step)
