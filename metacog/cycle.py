@@ -608,7 +608,7 @@ def bench_untuned(corpus:str=None,       # Tiny Shakespeare input.txt (default: 
                   seed:int=1337,         # random seed (the foundation benchmark's)
                   window:int=WINDOW,     # the cycle's evaluation window
                   runs:str=None,         # comma-separated subset of tuned,high,high+cycle,low,low+cycle (default: all)
-                  reuse:bool=True,       # read back runs of the same settings already saved in `out` instead of training them again
+                  reuse:bool=True,       # read back runs without the cycle of the same settings saved in `out` (the cycle's runs are always trained: they test the code as it is)
                   adapt:bool=False,      # let the two cycle runs share and update a strategy file (default: each starts from the prior)
                   threads:int=None,      # torch threads (None: leave as is)
                   out:str='bench_results'): # folder for the table, the per-run results and the strategy file
@@ -624,7 +624,7 @@ def bench_untuned(corpus:str=None,       # Tiny Shakespeare input.txt (default: 
     res = {}
     for n in names:
         f, cycle = arms[n]; fn = saved/f"{n}_{key}.json"
-        if reuse and fn.exists(): res[n] = dict(json.loads(fn.read_text()), reused=True)
+        if reuse and not cycle and fn.exists(): res[n] = dict(json.loads(fn.read_text()), reused=True)
         else:
             r = train_run(dls, 'small', lr*f, steps, cycle, seed, Path(out)/'untuned_strategies.json' if adapt else None, adapt=adapt, window=window)
             atomic_write_json(fn, r); res[n] = dict(r, reused=False)
