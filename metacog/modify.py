@@ -1,4 +1,4 @@
-"""Reversible actions on a live fastai Learner: learning-rate scaling on top of the running schedule, warmup restarts, gradient clipping, weight decay, dropout, rollback to the last good snapshot, early stopping, growth.
+"""Reversible actions on a live fastai Learner: learning-rate scaling on top of the running schedule, warmup restarts, gradient clipping, weight decay, dropout, rollback to the last good snapshot, early stopping, growth, and two repairs of scale (weights far off their initialisation scale, attention logits far too sharp).
 
 Docs: https://metacog-dev.github.io/metacog/modify.html.md"""
 
