@@ -166,7 +166,7 @@ def _evidence(d:Diagnosis):
 class Pending:
     "An action under evaluation"
     applied:object; diag:Diagnosis; pred:Prediction; step:int; before:list; message:str; start_valid:int=0
-    phase:str=None; switch:int=None; batches:list=None; a_losses:list=None; snap_a:object=None; settings_a:dict=None
+    phase:str=None; switch:int=None; batches:list=None; a_losses:list=None; snap_a:object=None; settings_a:dict=None; mark:tuple=None
 
 class MetacogCallback(Callback):
     "Choose, predict, evaluate and adapt: repairs a run from `learn.diagnoses` with the actions of `metacog.modify`"
@@ -326,7 +326,10 @@ class MetacogCallback(Callback):
                              prediction=dict(metric=pred.metric, window=pred.window, ref=pred.ref, ref_se=pred.ref_se),
                              settings=self.mod.settings(), message=msg))
             self.pending = Pending(ap, d, pred, step, before, msg, start_valid=len(self.valid), phase='treat' if pred.metric == 'ab' else None)
-            if pred.metric == 'ab': self.mod.record = []
+            if pred.metric == 'ab':
+                self.mod.record = []
+                intro = getattr(self.learn, 'introspector', None)
+                if intro is not None and hasattr(intro, 'mark'): self.pending.mark = intro.mark()
             if pred.metric == 'final': self._evaluate(step)
             return
         self._end(step, "no applicable action left" + (f" ({'; '.join(e.get('skipped', []))})" if e.get('skipped') else '')
@@ -399,12 +402,12 @@ class MetacogCallback(Callback):
         p.a_losses, p.snap_a, p.settings_a = self._arm_loss(p), take_snapshot(self.learn), self.mod.settings()
         self.mod.revert(p.applied, restore_state=True, journal=False)
         p.phase, p.switch = 'control', step
-        self._train_inline(p.batches, p.step)
+        p.b_losses = self._train_inline(p.batches, p.step)
         self._evaluate_ab(step)
 
     def _train_inline(self, batches, start, anneal=False):
-        "Train recorded `batches` with the hyper-parameters they had (the learning rate falling linearly to 0 over them with `anneal`), here inside `after_batch`: the fit loop, its step counter and schedule never see these steps"
-        l = self.learn; saved = {k: getattr(l, k, None) for k in ('xb', 'yb', 'pred', 'loss', 'loss_grad')}
+        "Train recorded `batches` with the hyper-parameters they had (the learning rate falling linearly to 0 over them with `anneal`), here inside `after_batch`: the fit loop, its step counter and schedule never see these steps; their training losses"
+        l = self.learn; saved = {k: getattr(l, k, None) for k in ('xb', 'yb', 'pred', 'loss', 'loss_grad')}; losses = []
         observers = [c for c in l.cbs if type(c).__name__ in OBSERVERS]   # they must not take counterfactual steps for the run's
         try:
             with l.removed_cbs(observers):
@@ -416,9 +419,11 @@ class MetacogCallback(Callback):
                     try: l._do_one_batch()
                     except CancelBatchException: pass   # a guard that skips a non-finite loss
                     finally: self.mod._restore_hypers()
-                    if not math.isfinite(float(l.loss)): break
+                    losses.append(float(l.loss))
+                    if not math.isfinite(losses[-1]): break
         finally:
             for k,v in saved.items(): setattr(l, k, v)
+        return losses
 
     def _evaluate_ab(self, step):
         "End of the control arm: compare the arms on the held-out batches, continue from the better one"
@@ -434,6 +439,7 @@ class MetacogCallback(Callback):
             restore_snapshot(self.learn, p.snap_a)
             if not p.applied.action.changes_state: self.mod.act(p.applied.name, journal=False, **p.applied.params)   # a knob (clip, dropout) is set again; a change of weights is in the snapshot already
             self.mod.load_state_dict(p.settings_a)
+        else: self._rewind(p)
         d, name = p.diag, p.applied.name
         self.strategy.update(d.kind, name, kept)
         decision = 'kept' if kept else 'reverted'
@@ -451,6 +457,14 @@ class MetacogCallback(Callback):
         if kept: return self._end(step)
         if self.seen.get(d.kind, -1) >= p.step: self._try_next(step)
         else: self._end(step)
+
+    def _rewind(self, p):
+        "The run goes on from the control arm: the losses the cycle and the introspector remember become that arm's"
+        b = getattr(p, 'b_losses', None) or []
+        if sum(s > p.step for s,_ in self.losses) == len(b):
+            it = iter(b); self.losses = [(s, next(it)) if s > p.step else (s, l) for s,l in self.losses]
+        intro = getattr(self.learn, 'introspector', None)
+        if intro is not None and p.mark is not None and hasattr(intro, 'rewind'): intro.rewind(p.mark, b)
 
     def state_dict(self): return dict(strategy=self.strategy.to_dict(), quiet_until=self.quiet_until, outcomes=list(self.outcomes))
     def metacog_state(self):

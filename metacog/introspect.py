@@ -333,6 +333,23 @@ class Introspector(Callback):
 
     def after_validate(self): self._flush_valid()
 
+    def mark(self):
+        "Where the training-loss history stands now, for `rewind`"
+        return len(self.losses) + len(self._pending), len(self.losses), self._ema
+
+    def rewind(self, mark:tuple, # what `mark` returned before the losses to replace
+               losses:list):     # the losses the run continues from instead (as many as were recorded since `mark`)
+        "Replace the training losses recorded since `mark` and recompute the EMA (the run went on from a counterfactual arm: `metacog.cycle`); False if the counts differ"
+        n0, obs0, ema = mark
+        old = self.losses + [float(v) for v in self._pending]; obs = len(self.losses)
+        if n0 > len(old) or obs0 > obs or len(old) - n0 != len(losses): return False
+        allv = old[:n0] + [float(v) for v in losses]
+        self.losses, self._pending = allv[:obs], [torch.tensor(v) for v in allv[obs:]]
+        for v in allv[obs0:obs]:   # the EMA at `mark` had seen the observed losses only
+            if math.isfinite(v): ema = v if ema is None else self.ema_beta*ema + (1-self.ema_beta)*v
+        self._ema = ema
+        return True
+
     def _flush_valid(self):
         if not self._vn: return
         v = self._vsum / self._vn; self._vsum, self._vn = 0., 0
