@@ -201,7 +201,7 @@ class MetacogCallback(Callback):
         check(window >= MIN_POINTS, f"window must be at least {MIN_POINTS} steps, got {window}", "pass a larger window")
         check(0 <= anneal <= window, f"anneal must be between 0 and the window ({window}), got {anneal}", "pass a smaller anneal")
         self.losses, self.pending, self.episode, self.quiet_until, self.seen = [], None, None, {}, {}
-        self.outcomes, self.valid, self.jnl = L(), [], None
+        self.outcomes, self.undecided, self.valid, self.jnl = L(), L(), [], None   # judged outcomes; actions still in flight when the run ended
         check(min_severity in _SEV, f"unknown severity {min_severity!r}", f"use one of {list(_SEV)}")
 
     def before_fit(self):
@@ -229,7 +229,7 @@ class MetacogCallback(Callback):
             elif not math.isfinite(loss) or (p.pred.metric in ('slope', 'stable') and step - p.step >= p.pred.window) \
                or (p.pred.metric == 'valid' and step - p.step >= VALID_PATIENCE*p.pred.window):
                 self._evaluate(step)
-            if self.pending is not None: return
+            return   # this step's diagnoses were made before the judgement, on the history it may just have replaced: the next reflection decides
         if self.episode is None:
             d = self._pick(ds, step)
             if d is not None: self._start(d, step)
@@ -245,8 +245,8 @@ class MetacogCallback(Callback):
         p = self.pending
         if p is not None and p.phase == 'treat':
             self.pending = None
-            self.jnl.log('outcome', self.learn.train_iter, dict(action=p.applied.name, diagnosis=p.diag.kind, decision='undecided',
-                         message=f"{p.message}; the run ended during the measurement: kept, undecided"))
+            rec = dict(action=p.applied.name, diagnosis=p.diag.kind, decision='undecided', message=f"{p.message}; the run ended during the measurement: kept, undecided")
+            self.jnl.log('outcome', self.learn.train_iter, rec); self.undecided.append(rec)
         elif p is not None: self._evaluate(self.learn.train_iter, final=True)
         self.mod.record = self.mod.replay = None
         self.strategy.save()
@@ -355,7 +355,8 @@ class MetacogCallback(Callback):
         after = [(s,l) for s,l in self.losses if s > p.step]
         d, name = p.diag, p.applied.name
         if p.pred.metric != 'final' and sum(math.isfinite(l) for _,l in after) < MIN_POINTS and all(math.isfinite(l) for _,l in after):
-            self.jnl.log('outcome', step, dict(action=name, diagnosis=d.kind, decision='undecided', message=f"{p.message}; run ended after {len(after)} steps: kept, undecided"))
+            rec = dict(action=name, diagnosis=d.kind, decision='undecided', message=f"{p.message}; run ended after {len(after)} steps: kept, undecided")
+            self.jnl.log('outcome', step, rec); self.undecided.append(rec)
             return
         kept, harm, measured, se = self._judge(p, after, step)
         restored = False
@@ -542,10 +543,11 @@ def train_run(dls, preset:str, lr:float, steps:int, cycle:bool, seed:int, strate
     with learn.no_bar(), learn.no_logging(): v = float(learn.validate()[0])
     cyc = getattr(learn, 'metacog', None)
     outs = list(cyc.outcomes) if cyc is not None else []
+    und = list(cyc.undecided) if cyc is not None else []
     return dict(valid_loss=v if math.isfinite(v) else float('nan'), status=status if math.isfinite(v) else 'non-finite',
                 steps=n_steps, seconds=round(time.time()-t0, 1), actions=len(outs),
                 kept=sum(o['decision'] == 'kept' for o in outs), reverts=sum(o['decision'] == 'reverted' for o in outs),
-                taken=' '.join(f"{o['action']}:{o['decision'][0]}" for o in outs))
+                taken=' '.join(f"{o['action']}:{o['decision'][0]}" for o in outs + und))
 
 def _spread(xs):
     xs = [x for x in xs if math.isfinite(x)]
@@ -559,12 +561,13 @@ def repair_run(fault:str, seed:int, cycle:bool, steps:int=240, window:int=40, le
     learn = r['learn']
     with learn.no_bar(), learn.no_logging(): v = float(learn.validate()[0])
     outs = list(cbs[-1].outcomes) if cycle else []   # the fit's callbacks are gone from the Learner after fit
+    und = list(cbs[-1].undecided) if cycle else []
     last = r['reflect'].history[-1][1] if r['reflect'].history else []   # the run's last reflection
     end = sorted({d.kind for d in last if _SEV.get(d.severity, 0) >= _SEV['warning']})
     return dict(valid_loss=v, finite=math.isfinite(v), end_diagnoses=end, ends_healthy=math.isfinite(v) and not end,
                 secs=r['secs'], diagnosed=sorted(r['first_seen']), actions=len(outs),
                 kept=sum(o['decision'] == 'kept' for o in outs), reverts=sum(o['decision'] == 'reverted' for o in outs),
-                taken=' '.join(f"{o['action']}:{o['decision'][0]}" for o in outs))
+                taken=' '.join(f"{o['action']}:{o['decision'][0]}" for o in outs + und))   # u: still under evaluation when the run ended (kept)
 
 @bench('repair')
 def bench_repair(faults:str=None,         # comma-separated subset of `metacog.reflect.FAULTS` (default: all)
