@@ -166,7 +166,7 @@ def _evidence(d:Diagnosis):
 class Pending:
     "An action under evaluation"
     applied:object; diag:Diagnosis; pred:Prediction; step:int; before:list; message:str; start_valid:int=0
-    phase:str=None; switch:int=None; batches:list=None; a_losses:list=None; snap_a:object=None; settings_a:dict=None; mark:tuple=None
+    phase:str=None; batches:list=None; a_losses:list=None; b_losses:list=None; snap_a:object=None; settings_a:dict=None; mark:tuple=None
 
 class MetacogCallback(Callback):
     "Choose, predict, evaluate and adapt: repairs a run from `learn.diagnoses` with the actions of `metacog.modify`"
@@ -248,7 +248,7 @@ class MetacogCallback(Callback):
             rec = dict(action=p.applied.name, diagnosis=p.diag.kind, decision='undecided', message=f"{p.message}; the run ended during the measurement: kept, undecided")
             self.jnl.log('outcome', self.learn.train_iter, rec); self.undecided.append(rec)
         elif p is not None: self._evaluate(self.learn.train_iter, final=True)
-        self.mod.record = self.mod.replay = None
+        self.mod.record = None
         self.strategy.save()
 
     # -- choose
@@ -402,7 +402,6 @@ class MetacogCallback(Callback):
         p.batches, self.mod.record = self.mod.record, None
         p.a_losses, p.snap_a, p.settings_a = self._arm_loss(p), take_snapshot(self.learn), self.mod.settings()
         self.mod.revert(p.applied, restore_state=True, journal=False)
-        p.phase, p.switch = 'control', step
         p.b_losses = self._train_inline(p.batches, p.step)
         self._evaluate_ab(step)
 
@@ -429,7 +428,6 @@ class MetacogCallback(Callback):
     def _evaluate_ab(self, step):
         "End of the control arm: compare the arms on the held-out batches, continue from the better one"
         p, self.pending = self.pending, None
-        self.mod.replay = None
         b = self._arm_loss(p)
         fin = all(math.isfinite(v) for v in b)
         dif = [x-y for x,y in zip(p.a_losses, b)] if fin else []
@@ -461,7 +459,7 @@ class MetacogCallback(Callback):
 
     def _rewind(self, p):
         "The run goes on from the control arm: the losses the cycle and the introspector remember become that arm's"
-        b = getattr(p, 'b_losses', None) or []
+        b = p.b_losses or []
         if sum(s > p.step for s,_ in self.losses) == len(b):
             it = iter(b); self.losses = [(s, next(it)) if s > p.step else (s, l) for s,l in self.losses]
         intro = getattr(self.learn, 'introspector', None)
