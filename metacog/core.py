@@ -1,4 +1,4 @@
-"""The journal, the run directory, atomic writes, shared types, and the registries of commands and benchmarks.
+"""The journal, the run directory, atomic writes, errors that say what to do, and small shared types.
 
 Docs: https://metacog-dev.github.io/metacog/core.html.md"""
 
@@ -13,10 +13,9 @@ import numpy as np, torch
 from fastcore.all import *
 
 # %% auto #0
-__all__ = ['JOURNAL_KINDS', 'SEVERITIES', 'COMMANDS', 'BENCHES', 'MetacogError', 'check', 'to_jsonable', 'atomic_path',
-           'atomic_write', 'atomic_write_json', 'Journal', 'read_journal', 'RunDir', 'new_run_dir', 'Diagnosis',
-           'get_rng_states', 'set_rng_states', 'safe_load', 'print_table', 'median_ratio', 'command', 'bench',
-           'run_registered']
+__all__ = ['JOURNAL_KINDS', 'SEVERITIES', 'MetacogError', 'check', 'to_jsonable', 'atomic_path', 'atomic_write',
+           'atomic_write_json', 'Journal', 'read_journal', 'RunDir', 'new_run_dir', 'Diagnosis', 'get_rng_states',
+           'set_rng_states', 'safe_load', 'print_table', 'median_ratio']
 
 # %% ../nbs/00_core.ipynb #81fe5336
 class MetacogError(ValueError):
@@ -223,24 +222,3 @@ def print_table(rows:list,        # list of dicts, one per row
 def median_ratio(a:list, b:list):
     "Median of `b` over median of `a` (times measured side by side, A B A B)"
     return statistics.median(b) / statistics.median(a)
-
-# %% ../nbs/00_core.ipynb #b2760aff
-COMMANDS, BENCHES = {}, {}
-
-def command(name:str=None):
-    "Register a function as the subcommand `metacog NAME`"
-    def _f(f): COMMANDS[name or f.__name__] = f; return f
-    return _f
-
-def bench(name:str=None):
-    "Register a function as the benchmark `metacog bench NAME`"
-    def _f(f): BENCHES[name or f.__name__] = f; return f
-    return _f
-
-def run_registered(reg:dict, name:str, argv:list, what='command'):
-    "Parse `argv` with the signature of `reg[name]` and call it"
-    check(name in reg, f"unknown {what} {name!r}", f"use one of: {', '.join(sorted(reg))}")
-    f = reg[name]
-    p = anno_parser(f, prog=f"metacog {'bench ' if what=='benchmark' else ''}{name}")
-    args = p.parse_args(argv).__dict__
-    return f(**{k:v for k,v in args.items() if k in inspect.signature(f).parameters})
