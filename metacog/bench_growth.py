@@ -11,6 +11,9 @@ from pathlib import Path
 import torch
 from fastcore.all import *
 from fastai.basics import *
+import copy
+from fastai.callback.training import GradientClip
+from fastai.callback.schedule import combined_cos
 from .core import *
 from .data import load_corpus, char_tokenizer, encode, lm_dls
 from .model import make_model, count_params, flops_per_token

@@ -10,6 +10,8 @@ import sys, json, contextlib, inspect
 from pathlib import Path
 from fastcore.all import *
 from fastcore.script import anno_parser
+from fastai.basics import *
+from transformers import AutoModelForCausalLM
 from .core import *
 from .data import *
 from .model import *
@@ -217,29 +219,12 @@ def export_cmd(run:str,              # run directory
     print(f"exported to {out}")
     return Path(out)
 
-# %% ../nbs/15_cli.ipynb #57a926b0
+# %% ../nbs/15_cli.ipynb #02d5c0c4
 @command('report')
 def report(run_dir:str,          # run directory (holds journal.jsonl)
            no_plots:bool=False): # print the timeline only, write no plots
     "Print a readable timeline of a run from its journal and write plots to RUN_DIR/plots/"
-    rd = Path(run_dir)
-    check(rd.exists(), f"run directory {str(rd)!r} does not exist", "pass the folder `metacog train` wrote (e.g. runs/20260101-120000)")
-    recs = read_journal(rd/'journal.jsonl') if rd.is_dir() else read_journal(rd)
-    check(recs, f"no journal records in {str(rd)!r} (journal.jsonl is missing or empty)", "pass a run directory written by `metacog train`, or train with introspection on")
-    obs = [r for r in recs if r['kind'] == 'observation']
-    lines = [f"run {rd}: {len(recs)} journal records, {len(obs)} observations, steps {recs[0]['step']}..{recs[-1]['step']}"]
-    if obs: lines.append(f"first: {obs[0]['data'].get('message', '')}"); lines.append(f"last:  {obs[-1]['data'].get('message', '')}")
-    tl = timeline(recs)
-    lines += tl if tl else ["no diagnoses, actions or events: a healthy run"]
-    counts = {}
-    for r in recs:
-        if r['kind'] == 'diagnosis': counts[r['data'].get('kind')] = counts.get(r['data'].get('kind'), 0) + 1
-    if counts: lines.append('diagnoses: ' + ', '.join(f"{k} x{v}" for k,v in counts.items()))
-    if not no_plots:
-        ps = plot_report(recs, (rd if rd.is_dir() else rd.parent)/'plots')
-        lines.append('plots: ' + ', '.join(str(p) for p in ps))
-    print('\n'.join(lines))
-    return '\n'.join(lines)
+    return report_run(run_dir, plots=not no_plots)
 
 # %% ../nbs/15_cli.ipynb #bdf27951
 GROW_CHECK_TOKENS = 8, 64  # the fixed batch that measures the loss change: 8 windows of 64 random tokens
@@ -260,7 +245,7 @@ def grow_cmd(run_dir:str,                # run directory (or a save_pretrained f
     old = AutoModelForCausalLM.from_pretrained(src)
     name = age_name(to_age)
     sizes, cur = age_sizes(name, old), model_sizes(old)
-    for k,v in sizes.items(): _check_grow(k, cur[k], v)
+    for k,v in sizes.items(): check_growable(k, cur[k], v)
     if all(cur[k] == v for k,v in sizes.items()): print(f"the model in {src} already has the sizes of {name}: nothing to do"); return src
     new, _ = grow(old, noise=noise, seed=seed, where=where, init=init, **sizes)
     bs, T = GROW_CHECK_TOKENS

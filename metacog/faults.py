@@ -12,6 +12,9 @@ from functools import partial
 import numpy as np, torch, torch.nn as nn
 from fastcore.all import *
 from fastai.callback.core import Callback
+from fastai.learner import Learner
+from fastai.losses import CrossEntropyLossFlat
+from fastai.optimizer import OptimWrapper
 import fastai.callback.progress, fastai.callback.schedule
 from .core import *
 from .data import bundled_corpus, load_corpus, char_tokenizer, encode, lm_dls

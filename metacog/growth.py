@@ -21,9 +21,9 @@ from .model import PRESETS, AGES, preset_name, flops_per_token, count_params
 
 # %% auto #0
 __all__ = ['SIZE_KEYS', 'GROWTH_NOISE', 'GROWTH_INIT', 'PLATEAU_EVERY', 'PLATEAU_PATIENCE', 'PLATEAU_THRESHOLD', 'hf_model',
-           'Recipe', 'model_sizes', 'grow_mlp', 'grow_heads', 'grow_hidden', 'grow_depth', 'grow', 'source_name',
-           'transfer_state', 'grow_learner', 'age_name', 'age_sizes', 'next_age', 'fixed_loss', 'growth_record',
-           'grow_and_log', 'advance_age', 'GrowthCallback', 'age_path', 'growth_callback']
+           'Recipe', 'model_sizes', 'check_growable', 'grow_mlp', 'grow_heads', 'grow_hidden', 'grow_depth', 'grow',
+           'source_name', 'transfer_state', 'grow_learner', 'age_name', 'age_sizes', 'next_age', 'fixed_loss',
+           'growth_record', 'grow_and_log', 'advance_age', 'GrowthCallback', 'age_path', 'growth_callback']
 
 # %% ../nbs/07_growth.ipynb #78ddd4c8
 def hf_model(m):
@@ -102,7 +102,7 @@ def _rebuild(model, recipes:dict, **sizes):
     if tied: new.tie_weights()
     return new.train(model.training), full
 
-def _check_grow(name, old, new):
+def check_growable(name, old, new):
     check(new >= old, f"cannot grow {name} from {old} to the smaller {new}",
           f"pass {name} >= {old} (growth only adds units; to shrink, train a smaller model or distil)")
 
@@ -135,7 +135,7 @@ def grow_mlp(model,                     # a LlamaForCausalLM (or anything `hf_mo
              init:str=GROWTH_INIT):         # 'clone' old units, or add 'fresh' ones (random in, zero out)
     "Widen every MLP by cloning units and splitting `down_proj` (or adding fresh units); returns `(new_model, recipes)`"
     model = hf_model(model); cfg = model.config; _no_bias(cfg); _check_init(init)
-    I = cfg.intermediate_size; _check_grow('intermediate_size', I, intermediate_size)
+    I = cfg.intermediate_size; check_growable('intermediate_size', I, intermediate_size)
     src, gen = _sources(I, intermediate_size), torch.Generator().manual_seed(seed)
     c = torch.bincount(src, minlength=I).float()[src]
     rec, new = {}, torch.arange(intermediate_size) >= I
@@ -163,7 +163,7 @@ def grow_heads(model,                         # a LlamaForCausalLM (or anything 
     Kn = num_key_value_heads or (Hn//G if Hn % G == 0 else None)
     check(Kn is not None, f"{Hn} query heads cannot keep the query groups of size {G} ({H} heads / {K} key-value heads)",
           f"pass num_key_value_heads that divides {Hn}, or a multiple of {G} heads")
-    _check_grow('num_attention_heads', H, Hn); _check_grow('num_key_value_heads', K, Kn)
+    check_growable('num_attention_heads', H, Hn); check_growable('num_key_value_heads', K, Kn)
     check(Hn % Kn == 0, f"{Hn} query heads are not a multiple of {Kn} key-value heads",
           "make num_attention_heads a multiple of num_key_value_heads")
     Gn, kv_src, q_src = Hn//Kn, _sources(K, Kn), torch.empty(Hn, dtype=torch.long)
@@ -216,7 +216,7 @@ def grow_hidden(model,                     # a LlamaForCausalLM (or anything `hf
                 init:str=GROWTH_INIT):         # 'clone' hidden units, or add 'fresh' ones (zero in the stream)
     "Widen the residual stream by RMS-preserving cloning of hidden units (exact; see above)"
     model = hf_model(model); cfg = model.config; _no_bias(cfg); _check_init(init)
-    d, D = cfg.hidden_size, hidden_size; _check_grow('hidden_size', d, D)
+    d, D = cfg.hidden_size, hidden_size; check_growable('hidden_size', d, D)
     if init == 'fresh': return _fresh_hidden(model, D, seed)
     src = _sources(d, D)
     c = torch.bincount(src, minlength=d).float()[src]
@@ -255,7 +255,7 @@ def grow_depth(model,                    # a LlamaForCausalLM (or anything `hf_m
                where:str='interleave'):  # 'interleave': spread new layers through the stack; 'top': add them on top
     "Add layers that start as exact identities: copies of the layer below with zero `o_proj` and `down_proj`"
     model = hf_model(model); cfg = model.config
-    L = cfg.num_hidden_layers; _check_grow('num_hidden_layers', L, num_hidden_layers)
+    L = cfg.num_hidden_layers; check_growable('num_hidden_layers', L, num_hidden_layers)
     check(where in ('interleave', 'top'), f"unknown layer position {where!r}", "use where='interleave' or 'top'")
     n = num_hidden_layers - L
     after = _insert_after(L, n) if where == 'interleave' else [L-1]*n
@@ -282,7 +282,7 @@ def grow(model,                         # a LlamaForCausalLM (or anything `hf_mo
     tgt = dict(hidden_size=hidden_size, intermediate_size=intermediate_size, num_attention_heads=num_attention_heads,
                num_key_value_heads=num_key_value_heads, num_hidden_layers=num_hidden_layers)
     for k,v in tgt.items():
-        if v is not None: _check_grow(k, getattr(cfg, k), v)
+        if v is not None: check_growable(k, getattr(cfg, k), v)
     maps = []
     if num_hidden_layers and num_hidden_layers != cfg.num_hidden_layers:
         m, r = grow_depth(m, num_hidden_layers, where); maps.append(r)
@@ -479,7 +479,7 @@ class GrowthCallback(Callback):
         "Grow to `target` now (also the action the metacognitive cycle calls); returns the event data or None"
         sizes = self._sizes(target)
         cur = model_sizes(self.learn)
-        for k,v in sizes.items(): _check_grow(k, cur[k], v)
+        for k,v in sizes.items(): check_growable(k, cur[k], v)
         if all(cur[k] == v for k,v in sizes.items()): return None
         rec = grow_and_log(self.learn, sizes, batch=self.fixed, target=None if isinstance(target, dict) else age_name(target),
                            reason=reason, noise=self.noise, seed=self.seed + len(self.events), where=self.where, init=self.init)
@@ -525,7 +525,7 @@ def age_path(model, # the model (or Learner) that starts
              to):   # the age or preset to end at
     "The ages (and finally `to`) a model passes through on its way to `to`, each larger than the one before"
     end, cur = age_sizes(to, model), {k: v for k,v in model_sizes(model).items() if k != 'head_dim'}
-    for k,v in end.items(): _check_grow(k, cur[k], v)
+    for k,v in end.items(): check_growable(k, cur[k], v)
     path = []
     for a in sorted(AGES):
         try: t = age_sizes(a, model)

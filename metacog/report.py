@@ -13,7 +13,7 @@ from fastcore.all import *
 from .core import *
 
 # %% auto #0
-__all__ = ['timeline', 'plot_report']
+__all__ = ['timeline', 'plot_report', 'report_run']
 
 # %% ../nbs/14_report.ipynb #a856558f
 def _series(recs, key):
@@ -100,3 +100,26 @@ def plot_report(recs:list, plots): # journal records; folder for the png files
         ax.axhspan(2, 6, color='g', alpha=0.1, label='WeightWatcher 2..6')
         ax.set_xlabel('step'); ax.set_ylabel('alpha'); ax.set_title('weight-spectrum alpha per layer'); ax.legend(fontsize=7); save(fig, 'alpha.png')
     return done
+
+# %% ../nbs/14_report.ipynb #1421f8a6
+def report_run(run_dir,            # run directory (holds journal.jsonl), or a journal file
+               plots:bool=True):   # write plots to RUN_DIR/plots/
+    "Print a readable timeline of a run from its journal (and write its plots); returns the text"
+    rd = Path(run_dir)
+    check(rd.exists(), f"run directory {str(rd)!r} does not exist", "pass the folder `metacog train` wrote (e.g. runs/20260101-120000)")
+    recs = read_journal(rd/'journal.jsonl') if rd.is_dir() else read_journal(rd)
+    check(recs, f"no journal records in {str(rd)!r} (journal.jsonl is missing or empty)", "pass a run directory written by `metacog train`, or train with introspection on")
+    obs = [r for r in recs if r['kind'] == 'observation']
+    lines = [f"run {rd}: {len(recs)} journal records, {len(obs)} observations, steps {recs[0]['step']}..{recs[-1]['step']}"]
+    if obs: lines.append(f"first: {obs[0]['data'].get('message', '')}"); lines.append(f"last:  {obs[-1]['data'].get('message', '')}")
+    tl = timeline(recs)
+    lines += tl if tl else ["no diagnoses, actions or events: a healthy run"]
+    counts = {}
+    for r in recs:
+        if r['kind'] == 'diagnosis': counts[r['data'].get('kind')] = counts.get(r['data'].get('kind'), 0) + 1
+    if counts: lines.append('diagnoses: ' + ', '.join(f"{k} x{v}" for k,v in counts.items()))
+    if plots:
+        ps = plot_report(recs, (rd if rd.is_dir() else rd.parent)/'plots')
+        lines.append('plots: ' + ', '.join(str(p) for p in ps))
+    print('\n'.join(lines))
+    return '\n'.join(lines)
