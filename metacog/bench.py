@@ -17,7 +17,7 @@ from .core import *
 from .data import *
 from .model import *
 from .train import *
-from .cycle import metacog_callbacks
+from .cycle import metacog_cbs
 
 # %% auto #0
 __all__ = ['BENCHES', 'OVERHEAD_VARIANTS', 'bench', 'run_bench', 'bench_corpus', 'plain_steps', 'learner_steps', 'bench_overhead',
@@ -98,7 +98,7 @@ def bench_overhead(corpus:str=None,  # text to draw batches from (default: Tiny 
     d = lm_dls(ids, bs=bs, seq_len=seq_len, steps_per_epoch=steps, tok=tok, seed=0)
     batches = [tuple(t.cpu() for t in d.train.one_batch()) for _ in range(steps)]
     variants = {'metacog_learner': lambda l: l,
-                'metacog_learner + cycle (train defaults)': lambda l: l.add_cbs(metacog_callbacks(strategy_file=None)), **OVERHEAD_VARIANTS}
+                'metacog_learner + cycle (train defaults)': lambda l: l.add_cbs(metacog_cbs(strategy_file=None)), **OVERHEAD_VARIANTS}
     plain_m = make_model(preset, vocab_size=len(tok), max_length=seq_len, seed=0)
     learners = {}
     for k, f in variants.items():

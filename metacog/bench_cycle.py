@@ -35,7 +35,7 @@ def train_run(dls, preset:str, lr:float, steps:int, cycle:bool, seed:int, strate
     "One run of the foundation's `metacog_learner` with `fit_steps` (cosine, warmup), with or without the cycle; returns a dict with the final validation loss, status, actions and reverts"
     set_seed(seed)
     model = make_model(preset, vocab_size=len(dls.tok), max_length=dls.train.seq_len if hasattr(dls.train, 'seq_len') else None, dropout=0., seed=seed)
-    cbs = L(cbs) + metacog_callbacks(metacog=cycle, introspection=introspection, strategy_file=strategy_file, adapt=adapt, window=window, seed=seed)
+    cbs = L(cbs) + metacog_cbs(metacog=cycle, introspection=introspection, strategy_file=strategy_file, adapt=adapt, window=window, seed=seed)
     learn = metacog_learner(dls, model, lr=lr, wd=0.1, betas=(0.9, 0.99), cbs=cbs, max_nonfinite=window if cycle else 1)
     t0, status = time.time(), 'ok'
     try:
@@ -57,7 +57,7 @@ def _spread(xs):
 
 def repair_run(fault:str, seed:int, cycle:bool, steps:int=240, window:int=40, level:int=2, strategy_file=None, adapt:bool=True, **kw):
     "One run of `metacog.reflect`'s fault suite, with or without the cycle; a dict of outcomes"
-    cbs = cycle_callbacks(strategy_file, adapt, window=window, seed=seed) if cycle else []
+    cbs = cycle_cbs(strategy_file, adapt, window=window, seed=seed) if cycle else []
     r = run_fault(fault, seed=seed, level=level, steps=steps, cbs=cbs, **kw)
     learn = r['learn']
     with learn.no_bar(), learn.no_logging(): v = float(learn.validate()[0])

@@ -16,11 +16,11 @@ from .core import *
 from .data import *
 from .model import *
 from .train import *
-from .iit import iit_callbacks
+from .iit import iit_cbs
 from .growth import *
 from .selfq import *
 from .report import *
-from .cycle import metacog_callbacks, STRATEGY_FILE
+from .cycle import metacog_cbs, STRATEGY_FILE
 from .bench import BENCHES, run_bench
 import metacog.bench_iit, metacog.bench_introspect, metacog.bench_growth, metacog.bench_selfq, metacog.bench_cycle   # they register their benchmarks
 from transformers import LlamaConfig, AutoTokenizer
@@ -117,9 +117,9 @@ def train(corpus:str=None,          # text file, folder of .txt files, or Huggin
     check(introspection in (0, 1, 2, 3), f"--introspection must be 0, 1, 2 or 3, got {introspection}", "pass --introspection 1 (the default)")
     check(reflection_pct is None or 0 < reflection_pct <= 1, f"--reflection-pct must be in (0, 1], got {reflection_pct}", "pass e.g. --reflection-pct 0.1")
     check(iit_lambda >= 0, f"--iit-lambda must be >= 0, got {iit_lambda}", "pass --iit-lambda 0.3, or 0 for none")
-    extra = metacog_callbacks(metacog=not no_metacog, introspection=introspection or None, reflection_pct=reflection_pct,
+    extra = metacog_cbs(metacog=not no_metacog, introspection=introspection or None, reflection_pct=reflection_pct,
                               strategy_file=strategy_file, adapt=not no_adapt)
-    extra += L(growth_callback(grow_to, grow_every)) + L(iit_callbacks(iit_lambda, iit_every, iit_replay))
+    extra += L(growth_cbs(grow_to, grow_every)) + L(iit_cbs(iit_lambda, iit_every, iit_replay))
     _check_train_args(steps, batch_size, eval_every, checkpoint_every, max_length, lr, fp16, bf16, scheduler, tokenizer, preset, grad_accum, valid_pct)
     make_config(preset, vocab_size=256, max_length=max_length)   # fails early on a context too long for the preset
     checkpoint_every = checkpoint_every or eval_every
@@ -219,7 +219,7 @@ def export_cmd(run:str,              # run directory
     print(f"exported to {out}")
     return Path(out)
 
-# %% ../nbs/15_cli.ipynb #02d5c0c4
+# %% ../nbs/15_cli.ipynb #c146b1c4
 @command('report')
 def report(run_dir:str,          # run directory (holds journal.jsonl)
            no_plots:bool=False): # print the timeline only, write no plots

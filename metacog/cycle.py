@@ -22,8 +22,8 @@ from .reflect import ReflectCallback
 
 # %% auto #0
 __all__ = ['WINDOW', 'Z', 'MAX_TRIES', 'MIN_POINTS', 'MIN_CONFIDENCE', 'VALID_PATIENCE', 'TARGET_UPDATE_RATIO', 'MAX_DOSE',
-           'HELD_OUT', 'ANNEAL', 'BACKOFF', 'OBSERVERS', 'CAUSES', 'Pending', 'MetacogCallback', 'cycle_callbacks',
-           'metacog_callbacks']
+           'HELD_OUT', 'ANNEAL', 'BACKOFF', 'OBSERVERS', 'CAUSES', 'Pending', 'MetacogCallback', 'cycle_cbs',
+           'metacog_cbs']
 
 # %% ../nbs/13_cycle.ipynb #8235f48e
 WINDOW = 50          # steps per evaluation window (the example: "slope over the next 50 steps")
@@ -334,7 +334,7 @@ class MetacogCallback(Callback):
         if kept:   # continue from the treated arm: its weights, optimizer, generators, and the action re-applied
             restore_snapshot(self.learn, p.snap_a)
             if not p.applied.action.changes_state: self.mod.act(p.applied.name, journal=False, **p.applied.params)   # a knob (clip, dropout) is set again; a change of weights is in the snapshot already
-            self.mod.load_state_dict(p.settings_a)
+            self.mod.set_settings(p.settings_a)
         else: self._rewind(p)
         d, name = p.diag, p.applied.name
         self.strategy.update(d.kind, name, kept)
@@ -362,7 +362,6 @@ class MetacogCallback(Callback):
         intro = getattr(self.learn, 'introspector', None)
         if intro is not None and p.mark is not None and hasattr(intro, 'rewind'): intro.rewind(p.mark, b)
 
-    def state_dict(self): return dict(strategy=self.strategy.to_dict(), quiet_until=self.quiet_until, outcomes=list(self.outcomes))
     def metacog_state(self):
         "What a checkpoint keeps (JSON): quiet periods and failure counts (the strategies are in their own file; an experiment in progress is not resumed)"
         return dict(quiet_until=self.quiet_until, failures=self.failures, n_outcomes=len(self.outcomes))
@@ -370,7 +369,7 @@ class MetacogCallback(Callback):
         self.quiet_until, self.failures = dict(s.get('quiet_until', {})), dict(s.get('failures', {}))
 
 # %% ../nbs/13_cycle.ipynb #0c803ec6
-def cycle_callbacks(strategy_file=STRATEGY_FILE, # where learned strategies persist (`--strategy-file`; None: memory only)
+def cycle_cbs(strategy_file=STRATEGY_FILE, # where learned strategies persist (`--strategy-file`; None: memory only)
                     adapt:bool=True,             # learn from outcomes (`--no-adapt` sets False)
                     snapshot_every:int=SNAPSHOT_EVERY, # steps between last-good snapshots (rollback)
                     **kwargs):                   # more `MetacogCallback` options (window, z, max_tries, actions, seed)
@@ -378,7 +377,7 @@ def cycle_callbacks(strategy_file=STRATEGY_FILE, # where learned strategies pers
     return [ModifyCallback(snapshot_every=snapshot_every), MetacogCallback(strategy_file=strategy_file, adapt=adapt, **kwargs)]
 
 
-def metacog_callbacks(metacog:bool=True,            # run the cycle (`--metacog/--no-metacog`)
+def metacog_cbs(metacog:bool=True,            # run the cycle (`--metacog/--no-metacog`)
                       introspection:int=1,          # introspection level 0..3 (`--introspection`; None: no Introspector)
                       reflection_pct:float=None,    # share of steps at which reflection runs (`--reflection-pct`; None: its default)
                       strategy_file=STRATEGY_FILE,  # `--strategy-file`
@@ -389,5 +388,5 @@ def metacog_callbacks(metacog:bool=True,            # run the cycle (`--metacog/
     if introspection is not None:
         cbs.append(Introspector(level=introspection))
     cbs.append(ReflectCallback() if reflection_pct is None else ReflectCallback(pct=reflection_pct))
-    if metacog: cbs += cycle_callbacks(strategy_file, adapt, **kwargs)
+    if metacog: cbs += cycle_cbs(strategy_file, adapt, **kwargs)
     return cbs

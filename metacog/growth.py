@@ -23,7 +23,7 @@ from .model import PRESETS, AGES, preset_name, flops_per_token, count_params
 __all__ = ['SIZE_KEYS', 'GROWTH_NOISE', 'GROWTH_INIT', 'PLATEAU_EVERY', 'PLATEAU_PATIENCE', 'PLATEAU_THRESHOLD', 'hf_model',
            'Recipe', 'model_sizes', 'check_growable', 'grow_mlp', 'grow_heads', 'grow_hidden', 'grow_depth', 'grow',
            'source_name', 'transfer_state', 'grow_learner', 'age_name', 'age_sizes', 'next_age', 'fixed_loss',
-           'growth_record', 'grow_and_log', 'advance_age', 'GrowthCallback', 'age_path', 'growth_callback']
+           'growth_record', 'grow_and_log', 'advance_age', 'GrowthCallback', 'age_path', 'growth_cbs']
 
 # %% ../nbs/07_growth.ipynb #78ddd4c8
 def hf_model(m):
@@ -547,7 +547,7 @@ class _PlannedGrowth(GrowthCallback):
             j.log('event', getattr(self.learn, 'train_iter', 0), dict(event='growth_plan', path=path, every=self.grow_every,
                   message=f"growth plan: {' -> '.join(path) or 'nothing to do'} ({how})"))
 
-def growth_callback(grow_to:str=None,    # `--grow-to`: the age (number or name) or preset to end at; None: no growth
+def growth_cbs(grow_to:str=None,    # `--grow-to`: the age (number or name) or preset to end at; None: no growth
                     grow_every:int=None, # `--grow-every`: steps between growths; None: grow at loss plateaus
                     rewarmup:int=0,      # steps of lr re-warmup after each growth
                     **kw):               # more `GrowthCallback` options

@@ -18,7 +18,7 @@ __all__ = ['TSE_EXACT_MAX_UNITS', 'TSE_SUBSETS', 'MAX_BIPARTITIONS', 'COMPONENTS
            'cov_to_corr', 'gaussian_tc', 'o_information', 'tse_complexity', 'integrated_info', 'var1_cov',
            'ledoit_wolf', 'proj_units', 'head_units', 'lagged_corr', 'attention_coherence', 'iit_measures',
            'one_thread', 'transformer_blocks', 'use_eager_attention', 'IITHooks', 'model_iit', 'PhiWeights',
-           'IITCallback', 'window_tc', 'IITReplay', 'iit_callbacks']
+           'IITCallback', 'window_tc', 'IITReplay', 'iit_cbs']
 
 # %% ../nbs/05_iit.ipynb #4c1cd244
 def _sq(cov, what='cov'):
@@ -529,7 +529,7 @@ class IITReplay(Callback):
     def after_cancel_fit(self): self.hooks.remove()
 
 # %% ../nbs/05_iit.ipynb #50424e33
-def iit_callbacks(lambda_phi:float=0.,  # weight of the phi auxiliary loss (`--iit-lambda`); 0: no loss
+def iit_cbs(lambda_phi:float=0.,  # weight of the phi auxiliary loss (`--iit-lambda`); 0: no loss
                   every:int=None,       # observe every N steps (`--iit-every`); None: IIT_EVERY when the loss is on, else off
                   replay:bool=False,    # IIT-guided replay (`--iit-replay`); off by default (see bench `iit`)
                   layers=None):         # watched blocks; None: every block

@@ -111,8 +111,7 @@ class ModifyCallback(Callback):
         "The knobs as a dict (for journals, checkpoints and tests)"
         return dict(lr_mult=self.lr_mult, warm_start=self.warm_start, warm_steps=self.warm_steps, wd_mult=self.wd_mult,
                     wd_add=self.wd_add, skip_left=self.skip_left, stop_requested=self.stop_requested)
-    def state_dict(self): return self.settings()
-    def load_state_dict(self, d): [setattr(self, k, v) for k,v in d.items() if k in self.settings()]
+    def set_settings(self, d): [setattr(self, k, v) for k,v in d.items() if k in self.settings()]
 
     def metacog_state(self):
         "What a checkpoint must keep (JSON): the knobs, the clip norms and the dropout rates the actions set"
@@ -120,7 +119,7 @@ class ModifyCallback(Callback):
                     dropout=[getattr(o, a) for o,a in dropout_sites(self.learn.model)])
     def load_metacog_state(self, s:dict): # a dict from `metacog_state`
         "Restore the knobs, clip norms and dropout rates of a checkpoint"
-        self.load_state_dict(s)
+        self.set_settings(s)
         clips = [c for c in self.learn.cbs if isinstance(c, GradientClip)]
         for c,n in zip(clips, s.get('clip', [])): c.max_norm = n
         for n in s.get('clip', [])[len(clips):]: self.learn.add_cb(GradientClip(max_norm=n))

@@ -101,7 +101,7 @@ def plot_report(recs:list, plots): # journal records; folder for the png files
         ax.set_xlabel('step'); ax.set_ylabel('alpha'); ax.set_title('weight-spectrum alpha per layer'); ax.legend(fontsize=7); save(fig, 'alpha.png')
     return done
 
-# %% ../nbs/14_report.ipynb #1421f8a6
+# %% ../nbs/14_report.ipynb #f88b0272
 def report_run(run_dir,            # run directory (holds journal.jsonl), or a journal file
                plots:bool=True):   # write plots to RUN_DIR/plots/
     "Print a readable timeline of a run from its journal (and write its plots); returns the text"

@@ -190,7 +190,7 @@ def save_checkpoint(learn, keep:int=2): # keep this many newest checkpoints
     step = learn.train_iter
     dest = rd.checkpoints/f"step_{step:08d}"
     tok = getattr(learn.dls, 'tok', None)
-    cbs_state = {type(cb).__name__: cb.metacog_state() for cb in learn.cbs if hasattr(cb, 'metacog_state')}
+    cbs_state = {cb.name: cb.metacog_state() for cb in learn.cbs if hasattr(cb, 'metacog_state')}
     with atomic_path(dest) as tmp:
         tmp.mkdir()
         st.save_model(learn.model, str(tmp/'model.safetensors'))
@@ -228,7 +228,7 @@ def load_checkpoint(learn, path):
     if learn.opt is None: learn.create_opt()
     if (path/'optimizer.pt').exists(): learn.opt.load_state_dict(safe_load(path/'optimizer.pt'))
     for cb in learn.cbs:
-        s = state.get('metacog', {}).get(type(cb).__name__)
+        s = state.get('metacog', {}).get(cb.name)
         if s is not None and hasattr(cb, 'load_metacog_state'): cb.load_metacog_state(s)
     state['rng'] = safe_load(path/'rng.pt')
     state['path'] = path

@@ -8,8 +8,9 @@ warnings.filterwarnings('ignore')
 from metacog.core import read_journal
 from metacog.data import char_tokenizer, encode, lm_dls, bundled_corpus
 from metacog.model import make_model, LMWrapper
-from metacog.growth import growth_callback, model_sizes, hf_model, fixed_loss
-from metacog.learner import metacog_learner, latest_checkpoint, load_checkpoint, main
+from metacog.growth import growth_cbs, model_sizes, hf_model, fixed_loss
+from metacog.train import metacog_learner, latest_checkpoint, load_checkpoint
+from metacog.cli import main
 
 
 def _dls(steps_per_epoch=4, seed=0):
@@ -22,7 +23,7 @@ def test_grow_during_fit_checkpoint_and_resume(tmp_path):
     "A run grows micro -> tiny at step 4; its checkpoint (grown model + moved AdamW state) reloads and resumes"
     dls = _dls()
     learn = metacog_learner(dls, make_model('micro', vocab_size=len(dls.tok), seed=0), lr=1e-3, run_dir=tmp_path/'run',
-                            checkpoint_every=4, cbs=growth_callback('tiny', grow_every=4))
+                            checkpoint_every=4, cbs=growth_cbs('tiny', grow_every=4))
     with learn.no_bar(): learn.fit_steps(8)
     eq_(model_sizes(learn)['hidden_size'], 64)
     ev = [r for r in read_journal(tmp_path/'run') if r['data'].get('event') == 'growth']
@@ -35,7 +36,7 @@ def test_grow_during_fit_checkpoint_and_resume(tmp_path):
     from transformers import LlamaConfig
     model = make_model(LlamaConfig.from_dict(state['model_config']), seed=1)
     learn2 = metacog_learner(_dls(), model, lr=1e-3, run_dir=tmp_path/'run', checkpoint_every=4,
-                             cbs=growth_callback('tiny', grow_every=4))
+                             cbs=growth_cbs('tiny', grow_every=4))
     st = load_checkpoint(learn2, ck)
     for (n, a), b in zip(hf_model(learn).state_dict().items(), hf_model(learn2).state_dict().values()):
         assert torch.equal(a, b), n
