@@ -15,7 +15,7 @@ from fastcore.all import *
 # %% auto #0
 __all__ = ['JOURNAL_KINDS', 'SEVERITIES', 'MetacogError', 'check', 'to_jsonable', 'atomic_path', 'atomic_write',
            'atomic_write_json', 'Journal', 'read_journal', 'RunDir', 'new_run_dir', 'Diagnosis', 'get_rng_states',
-           'set_rng_states', 'safe_load', 'print_table', 'median_ratio']
+           'set_rng_states', 'safe_load', 'fmt', 'robust_z', 'print_table', 'median_ratio']
 
 # %% ../nbs/00_core.ipynb #81fe5336
 class MetacogError(ValueError):
@@ -196,11 +196,25 @@ def safe_load(path):
     "Load a `torch.save` file with `weights_only=True` (tensors and plain containers only)"
     return torch.load(path, map_location='cpu', weights_only=True)
 
-# %% ../nbs/00_core.ipynb #1787e4ac
-def _fmt(v, digits):
+# %% ../nbs/00_core.ipynb #15e32e3d
+def fmt(v,             # a number, a list of numbers, or anything else
+        digits:int=3): # significant digits of a float
+    "`v` as short text: floats to `digits` significant digits, lists and tuples to their first three items"
     if isinstance(v, float): return f"{v:.{digits}g}" if math.isfinite(v) else str(v)
+    if isinstance(v, (list, tuple)): return '[' + ', '.join(fmt(x, digits) for x in v[:3]) + (', ...' if len(v) > 3 else '') + ']'
     return str(v)
 
+# %% ../nbs/00_core.ipynb #44d5cb03
+def robust_z(x:float,    # the value
+             ref:list,   # the window it is compared to (non-finite values are dropped)
+             min_n:int=3): # fewest finite values in the window for a z-score (fewer: 0)
+    "Robust z-score of `x` against `ref`: (x - median) / (1.4826 MAD)"
+    ref = np.asarray(ref, dtype=float); ref = ref[np.isfinite(ref)]
+    if len(ref) < min_n: return 0.
+    med = float(np.median(ref)); mad = 1.4826*float(np.median(np.abs(ref-med)))
+    return (x-med) / max(mad, 1e-8*max(abs(med), 1e-8))
+
+# %% ../nbs/00_core.ipynb #1787e4ac
 def print_table(rows:list,        # list of dicts, one per row
                 path=None,        # write the markdown here (and a .csv beside it)
                 title:str=None,   # a heading printed above the table
@@ -208,7 +222,7 @@ def print_table(rows:list,        # list of dicts, one per row
     "Print `rows` as a markdown table and write it (and a CSV) to `path`"
     cols = list(dict.fromkeys(k for r in rows for k in r))
     lines = ([f"### {title}", ""] if title else []) + ['| ' + ' | '.join(cols) + ' |', '|' + '---|'*len(cols)]
-    lines += ['| ' + ' | '.join(_fmt(r.get(c, ''), digits) for c in cols) + ' |' for r in rows]
+    lines += ['| ' + ' | '.join(fmt(r.get(c, ''), digits) for c in cols) + ' |' for r in rows]
     s = '\n'.join(lines)
     print(s)
     if path:

@@ -20,7 +20,7 @@ from .core import *
 from .model import distinct_n, repetition_rate, sample_ids
 
 # %% auto #0
-__all__ = ['LEVEL_KEYS', 'find_blocks', 'layer_groups', 'robust_z', 'loss_trend', 'grad_norms', 'grad_zero_frac', 'is_activation',
+__all__ = ['LEVEL_KEYS', 'find_blocks', 'layer_groups', 'loss_trend', 'grad_norms', 'grad_zero_frac', 'is_activation',
            'act_stats', 'unit_stats', 'has_qk', 'attn_entropy', 'grad_snr', 'esd_alpha', 'stable_rank', 'sample_plain',
            'probe_generation', 'Introspector']
 
@@ -60,13 +60,6 @@ def layer_groups(model:nn.Module): # any model
     return dict(zip(_shorten(list(groups), blk[0] if blk else None), groups.values()))
 
 # %% ../nbs/06_introspect.ipynb #e2f07e8e
-def robust_z(x:float, ref:list): # a value and the window it is compared to
-    "Robust z-score of `x` against `ref`: (x - median) / (1.4826 MAD), the MAD scaled to a normal's std"
-    ref = np.asarray(ref, dtype=float); ref = ref[np.isfinite(ref)]
-    if len(ref) < 3: return 0.
-    med = float(np.median(ref)); mad = 1.4826*float(np.median(np.abs(ref-med)))
-    return (x-med) / max(mad, 1e-8*max(abs(med), 1e-8))
-
 def loss_trend(losses:list): # recent losses, oldest first
     "`(slope per step, relative residual std)` of a least-squares line through the finite `losses`"
     y = np.asarray(losses, dtype=float); t = np.arange(len(y)); ok = np.isfinite(y)

@@ -78,13 +78,6 @@ def state_equal(learn, snap:Snapshot, # a Learner and a snapshot to compare it w
 SNAPSHOT_EVERY = 25   # steps between "last good" snapshots; a copy of model+optimizer is ~3x the weights' memory, cheap at our sizes
 SNAPSHOT_SPIKE_Z = 3.5         # robust z-score (median/MAD) above which a loss is a spike; the outlier cut of Iglewicz & Hoaglin (1993)
 
-def _robust_z(x:float, xs:list): # a value, and recent values to compare it with
-    "Modified z-score of `x` against `xs`: 0.6745 (x - median) / MAD (Iglewicz & Hoaglin)"
-    xs = [v for v in xs if math.isfinite(v)]
-    if len(xs) < 5: return 0.
-    med = statistics.median(xs); mad = statistics.median([abs(v-med) for v in xs])
-    return 0. if mad == 0 else 0.6745*(x-med)/mad
-
 class ModifyCallback(Callback):
     "Holds the run's adjustable knobs and its snapshots; `act(name)` applies a reversible action"
     order = ParamScheduler.order + 1   # after the scheduler has written this batch's hyper-parameters
@@ -158,7 +151,7 @@ class ModifyCallback(Callback):
         self._restore_hypers()
         if self.skipped: return
         loss = float(self.learn.loss)
-        z = _robust_z(loss, self.losses) if math.isfinite(loss) else math.inf
+        z = robust_z(loss, self.losses, min_n=5) if math.isfinite(loss) else math.inf
         self.losses.append(loss)
         step = self.learn.train_iter
         if self.snapshot_every and step % self.snapshot_every == 0 and z <= self.spike_z and self._params_finite():
