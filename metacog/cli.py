@@ -30,8 +30,8 @@ from .data import load_corpus, bundled_corpus
 from .model import load_model, save_model
 
 # %% auto #0
-__all__ = ['COMMANDS', 'NONFINITE_WITH_CYCLE', 'GROW_CHECK_TOKENS', 'command', 'run_command', 'train', 'generate_cmd',
-           'export_cmd', 'report', 'grow_cmd', 'selflearn', 'main']
+__all__ = ['COMMANDS', 'NONFINITE_WITH_CYCLE', 'GROW_CHECK_TOKENS', 'command', 'run_command', 'train_config', 'train',
+           'generate_cmd', 'export_cmd', 'report', 'grow_cmd', 'selflearn', 'main']
 
 # %% ../nbs/15_cli.ipynb #78cfd4d6
 COMMANDS = {}
@@ -67,9 +67,63 @@ def _check_train_args(steps, batch_size, eval_every, checkpoint_every, max_lengt
     check(tokenizer in ('char', 'bpe'), f"unknown --tokenizer {tokenizer!r}", "use char or bpe")
     check(preset in PRESETS, f"unknown --preset {preset!r}", f"use one of {', '.join(PRESETS)}")
 
-# %% ../nbs/15_cli.ipynb #18d6006f
+# %% ../nbs/15_cli.ipynb #2984ac48
+_NOT_CONFIG = ('out', 'name', 'resume', 'quiet', 'metacog', 'no_metacog', 'no_adapt')   # where a run goes and how it prints
+
+def train_config(**opts)->dict: # the options of `train`, by name
+    "The run's configuration as `config.json` and the journal record it: every option that shapes the run, flags positive"
+    d = {k: v for k,v in opts.items() if k not in _NOT_CONFIG}
+    return dict(d, corpus=d['corpus'] or 'bundled:facts', metacog=not opts['no_metacog'], adapt=not opts['no_adapt'])
+
+# %% ../nbs/15_cli.ipynb #24496207
+def _resume_point(resume): # a run directory or a checkpoints/step_* folder (None: a new run)
+    "The checkpoint folder to resume from, or None"
+    if not resume: return None
+    ckpt = latest_checkpoint(resume) if (Path(resume)/'checkpoints').exists() else Path(resume)
+    check(ckpt is not None and (ckpt/'state.json').exists(), f"nothing to resume in {resume}",
+          "pass a run directory with checkpoints/latest.json (or a checkpoints/step_* folder)")
+    return ckpt
+
+def _tokenizer_and_run_dir(ckpt, text, train_text, tokenizer, vocab_size, out, name):
+    "(tokenizer, RunDir): a new tokenizer and run directory, or the checkpoint's after checking they fit the options"
+    if ckpt is None: return make_tokenizer(tokenizer, train_text, vocab_size=vocab_size), new_run_dir(out, name)
+    tok = AutoTokenizer.from_pretrained(ckpt/'tokenizer')
+    cf = ckpt.parent.parent/'config.json'
+    saved = json.loads(cf.read_text()) if cf.exists() else {}
+    check(saved.get('tokenizer', tokenizer) == tokenizer and (tokenizer == 'char' or saved.get('vocab_size', vocab_size) == vocab_size),
+          f"--tokenizer {tokenizer} --vocab-size {vocab_size} does not match the checkpoint's "
+          f"({saved.get('tokenizer')}, {saved.get('vocab_size')})", "resume with the original run's --tokenizer and --vocab-size")
+    check(saved.get('corpus_sha1', corpus_sha1(text)) == corpus_sha1(text), "this corpus is not the one the checkpoint was trained on",
+          "resume with the original run's --corpus (and --valid-pct)")
+    return tok, RunDir(ckpt.parent.parent)
+
+# %% ../nbs/15_cli.ipynb #7df8419a
 NONFINITE_WITH_CYCLE = 20  # with the cycle on, non-finite losses are its to repair (rollback): stop only after this many in a row
 
+def _run_cbs(no_metacog, introspection, reflection_pct, strategy_file, no_adapt, grow_to, grow_every, iit_lambda, iit_every, iit_replay):
+    "The metacognitive, growth and integration callbacks `metacog train` adds for its options"
+    cbs = metacog_cbs(metacog=not no_metacog, introspection=introspection or None, reflection_pct=reflection_pct,
+                      strategy_file=strategy_file, adapt=not no_adapt)
+    return cbs + L(growth_cbs(grow_to, grow_every)) + L(iit_cbs(iit_lambda, iit_every, iit_replay))
+
+# %% ../nbs/15_cli.ipynb #7019c8cd
+def _start(learn, ckpt, args, text, n_tok):
+    "Load the checkpoint (resume) or write the run's config (new run); the step and random states to start from"
+    rd, model, tok = learn.run_dir, learn.model, learn.tok
+    if ckpt is not None:
+        state = load_checkpoint(learn, ckpt)
+        learn.journal.log('event', state['step'], dict(event='resume', checkpoint=ckpt,
+                          message=f"step {state['step']}: resumed from {ckpt.name}"))
+        return state
+    n_params = count_params(model)
+    atomic_write_json(rd.config, dict(args, corpus_sha1=corpus_sha1(text), n_params=n_params, train_tokens=n_tok,
+                      tokens_per_param=n_tok/n_params, vocab=len(tok), metacog_version=__import__('metacog').__version__))
+    learn.journal.log('event', 0, dict(event='run_start', n_params=n_params, train_tokens=n_tok, args=args,
+                      message=f"run start: {args['preset']}, {n_params:,} parameters, {int(n_tok):,} training tokens "
+                              f"({n_tok/n_params:.2f} per parameter)"))
+    return dict(step=0, rng=None)
+
+# %% ../nbs/15_cli.ipynb #945973ee
 @command('train')
 def train(corpus:str=None,          # text file, folder of .txt files, or Hugging Face dataset name (default: the bundled facts corpus)
           out:str='runs',           # folder that holds run directories
@@ -113,68 +167,38 @@ def train(corpus:str=None,          # text file, folder of .txt files, or Huggin
           selfq_every:int=None,     # run the self-questioning loop every N steps (ask, find gaps, mix gap data into batches)
           quiet:bool=False):        # no progress bar
     "Train a language model and leave a run directory"
+    args = train_config(**locals())
     check(not (metacog and no_metacog), "--metacog and --no-metacog were both given", "pick one")
     check(introspection in (0, 1, 2, 3), f"--introspection must be 0, 1, 2 or 3, got {introspection}", "pass --introspection 1 (the default)")
-    check(reflection_pct is None or 0 < reflection_pct <= 1, f"--reflection-pct must be in (0, 1], got {reflection_pct}", "pass e.g. --reflection-pct 0.1")
+    check(reflection_pct is None or 0 < reflection_pct <= 1, f"--reflection-pct must be in (0, 1], got {reflection_pct}",
+          "pass e.g. --reflection-pct 0.1")
     check(iit_lambda >= 0, f"--iit-lambda must be >= 0, got {iit_lambda}", "pass --iit-lambda 0.3, or 0 for none")
-    extra = metacog_cbs(metacog=not no_metacog, introspection=introspection or None, reflection_pct=reflection_pct,
-                              strategy_file=strategy_file, adapt=not no_adapt)
-    extra += L(growth_cbs(grow_to, grow_every)) + L(iit_cbs(iit_lambda, iit_every, iit_replay))
-    _check_train_args(steps, batch_size, eval_every, checkpoint_every, max_length, lr, fp16, bf16, scheduler, tokenizer, preset, grad_accum, valid_pct)
+    extra = _run_cbs(no_metacog, introspection, reflection_pct, strategy_file, no_adapt, grow_to, grow_every, iit_lambda, iit_every, iit_replay)
+    _check_train_args(steps, batch_size, eval_every, checkpoint_every, max_length, lr, fp16, bf16, scheduler, tokenizer, preset,
+                      grad_accum, valid_pct)
     make_config(preset, vocab_size=256, max_length=max_length)   # fails early on a context too long for the preset
-    checkpoint_every = checkpoint_every or eval_every
-    ckpt = None
-    if resume:
-        ckpt = latest_checkpoint(resume) if (Path(resume)/'checkpoints').exists() else Path(resume)
-        check(ckpt is not None and (ckpt/'state.json').exists(), f"nothing to resume in {resume}",
-              "pass a run directory with checkpoints/latest.json (or a checkpoints/step_* folder)")
+    checkpoint_every = args['checkpoint_every'] = checkpoint_every or eval_every
+    ckpt = _resume_point(resume)
     set_seed(seed)
     text = load_corpus(corpus) if corpus else bundled_corpus()
     n_train_chars = int(len(text)*(1-valid_pct))
-    if ckpt is not None:
-        tok = AutoTokenizer.from_pretrained(ckpt/'tokenizer')
-        saved = json.loads((ckpt.parent.parent/'config.json').read_text()) if (ckpt.parent.parent/'config.json').exists() else {}
-        check(saved.get('tokenizer', tokenizer) == tokenizer and (tokenizer == 'char' or saved.get('vocab_size', vocab_size) == vocab_size),
-              f"--tokenizer {tokenizer} --vocab-size {vocab_size} does not match the checkpoint's ({saved.get('tokenizer')}, {saved.get('vocab_size')})",
-              "resume with the original run's --tokenizer and --vocab-size")
-        check(saved.get('corpus_sha1', corpus_sha1(text)) == corpus_sha1(text), "this corpus is not the one the checkpoint was trained on",
-              "resume with the original run's --corpus (and --valid-pct)")
-        rd = RunDir(ckpt.parent.parent)
-    else:
-        tok = make_tokenizer(tokenizer, text[:n_train_chars], vocab_size=vocab_size)
-        rd = new_run_dir(out, name)
+    tok, rd = _tokenizer_and_run_dir(ckpt, text, text[:n_train_chars], tokenizer, vocab_size, out, name)
     ids = encode(tok, text)
     ga = grad_accum   # the Learner counts batches: with accumulation, `steps` optimizer steps are `steps*ga` batches
     dls = lm_dls(ids, bs=batch_size, seq_len=max_length, valid_pct=valid_pct, steps_per_epoch=eval_every*ga, tok=tok, seed=seed, device=device)
-    if ckpt is not None:
-        cfg = LlamaConfig.from_dict(json.loads((ckpt/'state.json').read_text())['model_config'])
-        model = make_model(cfg, seed=seed)
+    if ckpt is not None: model = make_model(LlamaConfig.from_dict(json.loads((ckpt/'state.json').read_text())['model_config']), seed=seed)
     else: model = make_model(preset, vocab_size=len(tok), max_length=max_length, dropout=dropout, seed=seed)
     learn = metacog_learner(dls, model, lr=lr, wd=weight_decay, run_dir=rd, grad_accum=grad_accum, max_grad_norm=max_grad_norm or None,
                             precision='fp16' if fp16 else 'bf16' if bf16 else 'fp32', grad_checkpointing=grad_checkpointing,
                             checkpoint_every=checkpoint_every*ga, early_stopping=early_stopping, patience=patience, cbs=extra,
                             max_nonfinite=1 if no_metacog else NONFINITE_WITH_CYCLE)
     if selfq_every: learn.add_cb(SelfQCallback(every=selfq_every*ga, corpus=text[:n_train_chars], run=rd.path))
-    n_params, n_tok = count_params(model), len(ids)*(1-valid_pct)
-    args = dict(corpus=corpus or 'bundled:facts', preset=preset, steps=steps, batch_size=batch_size, lr=lr, min_lr=min_lr,
-                weight_decay=weight_decay, max_length=max_length, eval_every=eval_every, checkpoint_every=checkpoint_every,
-                scheduler=scheduler, warmup_steps=warmup_steps, grad_accum=grad_accum, max_grad_norm=max_grad_norm,
-                fp16=fp16, bf16=bf16, seed=seed, tokenizer=tokenizer, vocab_size=vocab_size, valid_pct=valid_pct, dropout=dropout,
-                introspection=introspection, reflection_pct=reflection_pct, metacog=not no_metacog, strategy_file=strategy_file,
-                adapt=not no_adapt, grow_to=grow_to, grow_every=grow_every, iit_lambda=iit_lambda, iit_every=iit_every, iit_replay=iit_replay,
-                selfq_every=selfq_every)
-    state = dict(step=0, rng=None)
-    if ckpt is not None:
-        state = load_checkpoint(learn, ckpt)
-        learn.journal.log('event', state['step'], dict(event='resume', checkpoint=ckpt, message=f"step {state['step']}: resumed from {ckpt.name}"))
-    else:
-        atomic_write_json(rd.config, dict(args, corpus_sha1=corpus_sha1(text), n_params=n_params, train_tokens=n_tok, tokens_per_param=n_tok/n_params,
-                                          vocab=len(tok), metacog_version=__import__('metacog').__version__))
-        learn.journal.log('event', 0, dict(event='run_start', n_params=n_params, train_tokens=n_tok, args=args,
-                          message=f"run start: {preset}, {n_params:,} parameters, {int(n_tok):,} training tokens ({n_tok/n_params:.2f} per parameter)"))
-    if not quiet: print(f"metacog train: {rd.path} | {preset} {n_params:,} params | {int(n_tok):,} train tokens | {steps} steps")
+    n_tok = len(ids)*(1-valid_pct)
+    state = _start(learn, ckpt, args, text, n_tok)
+    if not quiet: print(f"metacog train: {rd.path} | {preset} {count_params(model):,} params | {int(n_tok):,} train tokens | {steps} steps")
     with (learn.no_bar() if quiet else contextlib.nullcontext()), (learn.no_logging() if quiet else contextlib.nullcontext()):
-        learn.fit_steps(steps*ga, lr, scheduler, None if warmup_steps is None else warmup_steps*ga, min_lr, start_step=state['step'], rng=state['rng'])
+        learn.fit_steps(steps*ga, lr, scheduler, None if warmup_steps is None else warmup_steps*ga, min_lr,
+                        start_step=state['step'], rng=state['rng'])
     learn.save_pretrained(rd.model)
     final = learn.journal.filter('event', event='eval')
     last = final[-1]['data'] if len(final) else {}

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np, torch, torch.nn as nn
 from fastcore.all import *
 from fastai.basics import *
+from fastai.callback.tracker import TrackerCallback
 from fastai.callback.training import GradientClip, GradientAccumulation
 from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.callback.progress import ProgressCallback
@@ -169,7 +170,7 @@ def plot_run(learn, fname=None):
     if fname: fig.savefig(fname, dpi=100); plt.close(fig)
     return fig
 
-# %% ../nbs/03_train.ipynb #b5920877
+# %% ../nbs/03_train.ipynb #79331162
 def corpus_sha1(text:str): # the corpus text
     "SHA-1 of a corpus (a resumed run must train on the same text)"
     return hashlib.sha1(text.encode()).hexdigest()
@@ -179,6 +180,7 @@ def tok_fingerprint(tok):
     if tok is None: return None
     return hashlib.sha1(json.dumps(sorted(tok.get_vocab().items())).encode()).hexdigest()[:16]
 
+# %% ../nbs/03_train.ipynb #e3265ec6
 def _model_config(model):
     hf = getattr(model, 'hf', None)
     return hf.config.to_dict() if hf is not None else None
@@ -204,6 +206,7 @@ def save_checkpoint(learn, keep:int=2): # keep this many newest checkpoints
     learn.journal.log('event', step, dict(event='checkpoint', path=dest, message=f"step {step}: checkpoint {dest.name}"))
     return dest
 
+# %% ../nbs/03_train.ipynb #b86a53e9
 def latest_checkpoint(run_dir):
     "The newest complete checkpoint folder of `run_dir`, or None"
     p = Path(run_dir)/'checkpoints'/'latest.json'
@@ -211,6 +214,7 @@ def latest_checkpoint(run_dir):
     d = p.parent/json.loads(p.read_text())['name']
     return d if (d/'state.json').exists() else None
 
+# %% ../nbs/03_train.ipynb #1d24cfa3
 def load_checkpoint(learn, path):
     "Load weights, optimizer and callback state of checkpoint `path` into `learn`; return its state (with `rng`)"
     path = Path(path)
@@ -234,6 +238,7 @@ def load_checkpoint(learn, path):
     state['path'] = path
     return state
 
+# %% ../nbs/03_train.ipynb #f70ba18d
 class Checkpoint(Callback):
     "Save a checkpoint every `every` steps (at the end of an epoch) and at the end of fit"
     order = 70
@@ -242,27 +247,42 @@ class Checkpoint(Callback):
         if self.train_iter != self.last and (self.train_iter % self.every == 0 or self.train_iter >= getattr(self, 'steps_total', math.inf)):
             save_checkpoint(self.learn, self.keep); self.last = self.train_iter
 
-# %% ../nbs/03_train.ipynb #d61ae4c3
-class EarlyStop(Callback):
+# %% ../nbs/03_train.ipynb #63c9493a
+class EarlyStop(TrackerCallback):
     "Stop when `monitor` has not improved by `min_delta` for `patience` evaluations; restore the best weights"
     order = 65
-    def __init__(self, monitor='valid_loss', patience:int=3, min_delta:float=0.): store_attr()
-    def before_fit(self): self.best, self.best_state, self.wait, self.best_step = math.inf, None, 0, None
-    def after_epoch(self):
-        names = self.recorder.metric_names[1:]
-        v = self.recorder.log[1:][names.index(self.monitor)] if self.monitor in names else None
-        if v is None or not isinstance(v, (float, int)): return
-        if v < self.best - self.min_delta:
-            self.best, self.wait, self.best_step = v, 0, self.train_iter
-            self.best_state = {k: t.detach().to('cpu', copy=True) for k,t in self.model.state_dict().items()}
-        else:
-            self.wait += 1
-            if self.wait >= self.patience:
-                self.learn.journal.log('event', self.train_iter, dict(event='early_stop', best=self.best, best_step=self.best_step,
-                    message=f"step {self.train_iter}: early stop, {self.monitor} has not improved for {self.patience} evaluations; best {self.best:.4f} at step {self.best_step}"))
-                raise CancelFitException()
-    def after_fit(self):
-        if self.best_state is not None: self.model.load_state_dict(self.best_state)
+    def __init__(self, monitor='valid_loss', # the recorded value to watch (lower is better for a loss)
+                 patience:int=3,           # evaluations without improvement before stopping
+                 min_delta:float=0.):      # an improvement smaller than this does not count
+        super().__init__(monitor=monitor, min_delta=min_delta); self.patience = patience
+
+# %% ../nbs/03_train.ipynb #a0649f73
+@patch
+def before_fit(self:EarlyStop):
+    super(EarlyStop, self).before_fit(); self.best_state, self.wait, self.best_step = None, 0, None
+
+# %% ../nbs/03_train.ipynb #42390ed2
+@patch
+def after_epoch(self:EarlyStop):
+    v = self.recorder.values[-1][self.idx] if self.recorder.values else None
+    if v is None or not isinstance(v, (float, int)): return
+    super(EarlyStop, self).after_epoch()
+    if self.new_best:
+        self.wait, self.best_step = 0, self.train_iter
+        self.best_state = {k: t.detach().to('cpu', copy=True) for k,t in self.model.state_dict().items()}
+        return
+    self.wait += 1
+    if self.wait < self.patience: return
+    self.learn.journal.log('event', self.train_iter, dict(event='early_stop', best=self.best, best_step=self.best_step,
+        message=f"step {self.train_iter}: early stop, {self.monitor} has not improved for {self.patience} evaluations; "
+                f"best {self.best:.4f} at step {self.best_step}"))
+    raise CancelFitException()
+
+# %% ../nbs/03_train.ipynb #0630b3cc
+@patch
+def after_fit(self:EarlyStop):
+    super(EarlyStop, self).after_fit()
+    if self.best_state is not None: self.model.load_state_dict(self.best_state)
 
 # %% ../nbs/03_train.ipynb #6f7fc467
 def _wd_groups(model):

@@ -7,7 +7,7 @@ def env(home):
     "The environment of a user whose home is `home` (the cycle's strategy file lives there)"
     return {**os.environ, 'HOME': str(home)}
 
-def metacog(*args, cwd, timeout=900):
+def metacog(*args, cwd, timeout=None):   # no wall-clock bound: a loaded machine is slow, not wrong
     return subprocess.run(['metacog', *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env(cwd))
 
 def test_train_default(tmp_path):
@@ -64,10 +64,8 @@ def test_kill_and_resume(tmp_path):
     assert metacog('train', *common, '--name', 'straight', cwd=tmp_path).returncode == 0
     p = subprocess.Popen(['metacog', 'train', *common, '--name', 'killed'], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env(tmp_path))
     latest = tmp_path/'runs'/'killed'/'checkpoints'/'latest.json'
-    t0 = time.time()
     while not (latest.exists() and json.loads(latest.read_text())['step'] >= 40):
         assert p.poll() is None, 'the run ended before it could be killed'
-        assert time.time() - t0 < 300
         time.sleep(0.05)
     p.send_signal(signal.SIGKILL); p.wait()
     assert not (tmp_path/'runs'/'killed'/'model').exists()

@@ -3,12 +3,12 @@ import subprocess
 from pathlib import Path
 import torch
 
-def metacog(*args, cwd, timeout=300):
+def metacog(*args, cwd, timeout=None):
     return subprocess.run(['metacog', *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 def test_report_cli(tmp_path):
     torch.set_num_threads(1)
-    from metacog.reflect import run_fault
+    from metacog.faults import run_fault
     run = tmp_path/'run'
     r = run_fault('lr_low', run_dir=run, steps=40, bs=8, seq_len=32, intro_kw=dict(every=5, act_every=10, snr_every=20))
     assert r['detected']
