@@ -92,9 +92,7 @@ def bench_growth(corpus:str=None,     # Tiny Shakespeare input.txt (default: ../
                  out:str='bench_results'): # folder for the table
     "From scratch vs grown: compute (FLOPs, wall time) to reach the from-scratch run's final validation loss"
     check(0 < grow_at < 1, f"grow_at must be a share of the budget in (0, 1), got {grow_at}", "pass e.g. --grow-at 0.25")
-    corpus = corpus or Path(__file__).resolve().parents[2]/'shared/data/tinyshakespeare/input.txt'
-    check(Path(corpus).exists(), f"corpus {corpus} not found", "pass --corpus path/to/tinyshakespeare/input.txt")
-    text = load_corpus(str(corpus)); n_train = int(len(text)*0.9)
+    text = load_corpus(str(bench_corpus(corpus))); n_train = int(len(text)*0.9)
     tok = char_tokenizer(text[:n_train]); ids = encode(tok, text); V = len(tok)
     small_cfg = make_model(start, vocab_size=V, max_length=seq_len).hf.config
     sizes = age_sizes(target, small_cfg)

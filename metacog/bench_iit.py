@@ -64,9 +64,7 @@ def bench_iit(corpus:str=None,       # Tiny Shakespeare input.txt (default: ../s
               prompt:str='ROMEO:',   # prompt of that continuation
               out:str='bench_results'): # folder for the tables
     "Phi auxiliary loss (lambda_phi 0 vs 0.3 vs 1) and IIT-guided replay: validation loss, repetition, cost"
-    p = Path(corpus) if corpus else Path(__file__).resolve().parents[2]/'shared/data/tinyshakespeare/input.txt'
-    check(p.exists(), f"benchmark corpus not found: {p}", "pass --corpus path/to/tinyshakespeare/input.txt")
-    text = load_corpus(p); tok = char_tokenizer(text); ids = encode(tok, text)
+    text = load_corpus(bench_corpus(corpus)); tok = char_tokenizer(text); ids = encode(tok, text)
     lams = [float(v) for v in str(lambdas).split(',')]
     check(len(lams) > 0 and all(v >= 0 for v in lams), f"bad --lambdas {lambdas!r}", "pass e.g. --lambdas 0,0.3,1")
     arms = [(f"lambda {v:g}", v, False) for v in lams] + ([("replay (lambda 0)", 0., True)] if replay else [])
