@@ -9,7 +9,7 @@ from __future__ import annotations
 import json, os, math, time, random, inspect, tempfile, shutil, contextlib, statistics
 from pathlib import Path
 from dataclasses import dataclass, field, asdict
-import numpy as np, torch
+import numpy as np
 from fastcore.all import *
 
 # %% auto #0
@@ -36,6 +36,8 @@ def _float(x):
     x = float(x)
     return x if math.isfinite(x) else ('nan' if math.isnan(x) else ('inf' if x > 0 else '-inf'))
 
+def _is_tensor(o): return type(o).__module__.startswith('torch') and hasattr(o, 'detach') and hasattr(o, 'numel')
+
 def to_jsonable(o):
     "Convert `o` (tensors, numpy, paths, dataclasses, non-finite floats) into plain JSON values"
     if isinstance(o, (str, bool)) or o is None: return o
@@ -44,7 +46,7 @@ def to_jsonable(o):
     if isinstance(o, (np.integer,)): return int(o)
     if isinstance(o, (np.floating,)): return _float(o)
     if isinstance(o, np.bool_): return bool(o)
-    if isinstance(o, torch.Tensor): o = o.detach().cpu(); return to_jsonable(o.item() if o.numel()==1 and o.ndim==0 else o.tolist())
+    if _is_tensor(o): o = o.detach().cpu(); return to_jsonable(o.item() if o.numel()==1 and o.ndim==0 else o.tolist())
     if isinstance(o, np.ndarray): return to_jsonable(o.tolist())
     if isinstance(o, Path): return str(o)
     if hasattr(o, 'to_dict'): return to_jsonable(o.to_dict())
@@ -181,12 +183,14 @@ class Diagnosis:
 # %% ../nbs/00_core.ipynb #fcd849c9
 def get_rng_states():
     "The states of Python's, numpy's and torch's (CPU and CUDA) random generators"
+    import torch
     np_st = np.random.get_state()
     return dict(python=random.getstate(), numpy=[np_st[0], np_st[1].tolist(), *np_st[2:]], torch=torch.get_rng_state(),
                 cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
 
 def set_rng_states(st:dict):
     "Restore generator states saved by `get_rng_states`"
+    import torch
     v = st['python']; random.setstate((v[0], tuple(v[1]), v[2]))
     n = st['numpy']; np.random.set_state((n[0], np.array(n[1], dtype=np.uint32), *n[2:]))
     torch.set_rng_state(st['torch'])
@@ -194,9 +198,10 @@ def set_rng_states(st:dict):
 
 def safe_load(path):
     "Load a `torch.save` file with `weights_only=True` (tensors and plain containers only)"
+    import torch
     return torch.load(path, map_location='cpu', weights_only=True)
 
-# %% ../nbs/00_core.ipynb #15e32e3d
+# %% ../nbs/00_core.ipynb #b4887a59
 def fmt(v,             # a number, a list of numbers, or anything else
         digits:int=3): # significant digits of a float
     "`v` as short text: floats to `digits` significant digits, lists and tuples to their first three items"
@@ -204,7 +209,7 @@ def fmt(v,             # a number, a list of numbers, or anything else
     if isinstance(v, (list, tuple)): return '[' + ', '.join(fmt(x, digits) for x in v[:3]) + (', ...' if len(v) > 3 else '') + ']'
     return str(v)
 
-# %% ../nbs/00_core.ipynb #44d5cb03
+# %% ../nbs/00_core.ipynb #9bf393fa
 def robust_z(x:float,    # the value
              ref:list,   # the window it is compared to (non-finite values are dropped)
              min_n:int=3): # fewest finite values in the window for a z-score (fewer: 0)

@@ -29,24 +29,28 @@ def find_blocks(model:nn.Module): # any model
     "`(name, ModuleList)` of the longest list of identical parameterised modules (the transformer blocks), or None"
     best = None
     for n,m in model.named_modules():
-        if isinstance(m, nn.ModuleList) and len(m) and len({type(c) for c in m})==1 and any(True for _ in m.parameters()):
+        if (isinstance(m, nn.ModuleList) and len(m) and len({type(c) for c in m})==1
+                and any(True for _ in m.parameters())):
             if best is None or len(m) > len(best[1]): best = (n, m)
     return best
 
-def _strip_common(names):
+# %% ../nbs/06_introspect.ipynb #6d607209
+def _strip_common(names): # dotted module names
     "Remove the dotted prefix all `names` share (e.g. 'hf.model.')"
     parts = [n.split('.') for n in names]
     k = 0
     while all(len(p) > k+1 for p in parts) and len({p[k] for p in parts}) == 1: k += 1
     return ['.'.join(p[k:]) for p in parts]
 
-def _shorten(names, blk_path=None):
+def _shorten(names,          # dotted module names
+             blk_path=None): # dotted path of the block list (from `find_blocks`), or None
     "Drop wrapper prefixes: the ancestors of the block list (e.g. 'hf.model.'), else the prefix all names share"
     if not blk_path: return _strip_common(names) if len(names) > 1 else names
     anc = blk_path.split('.')[:-1]
     pre = ['.'.join(anc[:i]) + '.' for i in range(len(anc), 0, -1)]
     return [next((n[len(p):] for p in pre if n.startswith(p)), n) for n in names]
 
+# %% ../nbs/06_introspect.ipynb #b59662b5
 def layer_groups(model:nn.Module): # any model
     "Ordered dict of layer name -> list of trainable parameters (blocks first-class, other params by owning module)"
     blk, owner = find_blocks(model), {}
@@ -60,10 +64,11 @@ def layer_groups(model:nn.Module): # any model
     return dict(zip(_shorten(list(groups), blk[0] if blk else None), groups.values()))
 
 # %% ../nbs/06_introspect.ipynb #e2f07e8e
-def loss_trend(losses:list): # recent losses, oldest first
+def loss_trend(losses:list, # recent losses, oldest first
+               min_n:int=3): # fewest finite losses that make a line (fewer: no trend, `(0., 0.)`)
     "`(slope per step, relative residual std)` of a least-squares line through the finite `losses`"
     y = np.asarray(losses, dtype=float); t = np.arange(len(y)); ok = np.isfinite(y)
-    if ok.sum() < 3: return 0., 0.
+    if ok.sum() < min_n: return 0., 0.
     slope, icpt = np.polyfit(t[ok], y[ok], 1)
     res = y[ok] - (slope*t[ok] + icpt)
     return float(slope), float(res.std() / max(abs(y[ok].mean()), 1e-8))
@@ -89,14 +94,21 @@ def grad_zero_frac(model:nn.Module): # the model, after backward
 # %% ../nbs/06_introspect.ipynb #a9b16049
 def is_activation(m:nn.Module): # any module
     "True for element-wise activation modules (torch's and transformers')"
-    return type(m).__module__ in ('torch.nn.modules.activation', 'transformers.activations') and not isinstance(m, nn.MultiheadAttention)
+    return (type(m).__module__ in ('torch.nn.modules.activation', 'transformers.activations')
+            and not isinstance(m, nn.MultiheadAttention))
 
-def act_stats(x:torch.Tensor, near_zero:float=1e-2, sat_at:float=5.): # activations; |x| below which a value counts as zero; |x| from which it is saturated (DeepDiagnosis: 5)
+def act_stats(x:torch.Tensor,       # activations
+              near_zero:float=1e-2, # |x| below which a value counts as zero
+              sat_at:float=5.):     # |x| from which it is saturated (DeepDiagnosis: 5)
     "Summary `[mean, std, frac near zero, frac saturated]` of a block's output (a device tensor, read later)"
     x = x.detach().float()
     return torch.stack([x.mean(), x.std(), (x.abs() < near_zero).float().mean(), (x.abs() >= sat_at).float().mean()])
 
-def unit_stats(inp:torch.Tensor, out:torch.Tensor, dead_at:float=0.7, sat_at:float=5., sat_frac:float=0.5): # activation input and output; DeepDiagnosis thresholds
+def unit_stats(inp:torch.Tensor,    # the activation layer's input
+               out:torch.Tensor,    # and its output
+               dead_at:float=0.7,   # a unit is dead when its output is <= 0 on this share of inputs (DeepDiagnosis)
+               sat_at:float=5.,     # |input| from which a unit is saturated (DeepDiagnosis: 5)
+               sat_frac:float=0.5): # a unit is saturated when |input| >= `sat_at` on over this share (DeepDiagnosis)
     "`[share of dead units, share of saturated units]` of an activation layer (units = last dimension)"
     inp, out = inp.detach().float().flatten(0, -2), out.detach().float().flatten(0, -2)
     dead = ((out <= 0).float().mean(0) >= dead_at).float().mean()
@@ -108,7 +120,9 @@ def has_qk(m:nn.Module): # any module
     "True for attention modules with Hugging Face style `q_proj`/`k_proj` and `head_dim`"
     return all(hasattr(m, a) for a in ('q_proj', 'k_proj', 'head_dim'))
 
-def attn_entropy(attn:nn.Module, h:torch.Tensor, pos_emb=None): # attention module, its input hidden states (B,T,d), (cos, sin)
+def attn_entropy(attn:nn.Module, # attention module with `q_proj`, `k_proj`, `head_dim` (see `has_qk`)
+                 h:torch.Tensor, # its input hidden states (B,T,d)
+                 pos_emb=None):  # `(cos, sin)` of the rotary embedding, or None
     "Mean normalised entropy per head (tensor of n_heads) of causal attention recomputed from `h`"
     from transformers.models.llama.modeling_llama import apply_rotary_pos_emb, repeat_kv
     B, T, _ = h.shape
@@ -124,11 +138,19 @@ def attn_entropy(attn:nn.Module, h:torch.Tensor, pos_emb=None): # attention modu
     return (ent[..., 1:] / norm[1:]).mean((0, 2))                      # position 0 has a single key
 
 # %% ../nbs/06_introspect.ipynb #1712d2ce
-def _median(xs): xs = [x for x in xs if x is not None and math.isfinite(x)]; return statistics.median(xs) if xs else float('nan')
+def _median(xs): # numbers (None and non-finite values are left out)
+    xs = [x for x in xs if x is not None and math.isfinite(x)]
+    return statistics.median(xs) if xs else float('nan')
 
-def _logits(out): return out.logits if hasattr(out, 'logits') else (out[0] if isinstance(out, (tuple, list)) else out)
+def _logits(out): # a model's output: a Hugging Face `ModelOutput`, a tuple or a tensor
+    return out.logits if hasattr(out, 'logits') else (out[0] if isinstance(out, (tuple, list)) else out)
 
-def grad_snr(model:nn.Module, loss_func, xb:tuple, yb:tuple, params:dict, k:int=4): # model; loss; batch inputs and targets; layer -> weight; number of micro-batches
+def grad_snr(model:nn.Module, # the model
+             loss_func,       # the loss: `loss_func(logits, *yb)`
+             xb:tuple,        # batch inputs
+             yb:tuple,        # batch targets
+             params:dict,     # layer name -> the weight whose gradient SNR is measured
+             k:int=4):        # number of micro-batches
     "Per-layer gradient SNR |mean g|^2 / (tr cov / k) over `k` micro-batches (empty dict if the batch is too small)"
     bs = find_bs(xb)
     if bs < k or k < 2: return {}
@@ -137,7 +159,8 @@ def grad_snr(model:nn.Module, loss_func, xb:tuple, yb:tuple, params:dict, k:int=
     gs = []
     for i in idx:
         loss = loss_func(_logits(model(*[x[i] for x in xb])), *[y[i] for y in yb])
-        gs.append([g.detach().flatten().float() for g in torch.autograd.grad(loss, ws, allow_unused=True, materialize_grads=True)])
+        gs.append([g.detach().flatten().float()
+                   for g in torch.autograd.grad(loss, ws, allow_unused=True, materialize_grads=True)])
     res = []
     for j in range(len(ws)):
         G = torch.stack([g[j] for g in gs])
@@ -146,7 +169,9 @@ def grad_snr(model:nn.Module, loss_func, xb:tuple, yb:tuple, params:dict, k:int=
     return dict(zip(names, torch.stack(res).tolist()))
 
 # %% ../nbs/06_introspect.ipynb #c802af02
-def esd_alpha(W:torch.Tensor, min_tail:int=10, max_candidates:int=100): # weight matrix; fewest eigenvalues in a fitted tail; xmin candidates tried
+def esd_alpha(W:torch.Tensor,          # weight matrix
+              min_tail:int=10,         # fewest eigenvalues in a fitted tail
+              max_candidates:int=100): # xmin candidates tried
     "`(alpha, xmin, ks)` of the power-law fit to the eigenvalues of `W^T W` (WeightWatcher's alpha)"
     ev = torch.linalg.svdvals(W.detach().float()).pow(2).double().cpu().numpy()
     ev = np.sort(ev[ev > ev.max()*1e-12])
@@ -171,7 +196,11 @@ def stable_rank(W:torch.Tensor): # weight matrix
 
 # %% ../nbs/06_introspect.ipynb #109113e7
 @torch.no_grad()
-def sample_plain(model:nn.Module, prompts:torch.Tensor, n_new:int=32, temperature:float=1., generator=None): # model (ids -> logits); (B,T) prompt ids; tokens to add; sampling temperature; torch.Generator
+def sample_plain(model:nn.Module,         # any ids -> logits model
+                 prompts:torch.Tensor,    # (B,T) prompt ids
+                 n_new:int=32,            # tokens to add
+                 temperature:float=1.,    # sampling temperature
+                 generator=None):         # a `torch.Generator`, or None for the global one
     "Continue `prompts` by `n_new` sampled tokens with any ids->logits model (no cache); returns only the new ids"
     was = model.training; model.eval()
     try:
@@ -182,12 +211,16 @@ def sample_plain(model:nn.Module, prompts:torch.Tensor, n_new:int=32, temperatur
     finally: model.train(was)
     return ids[:, prompts.shape[1]:]
 
-def probe_generation(model:nn.Module, prompts:torch.Tensor, n_new:int=48, temperature:float=1., seed:int=0): # model; (B,T) prompt ids; tokens per sample; sampling temperature; seed of a private generator
+def probe_generation(model:nn.Module,      # the model
+                     prompts:torch.Tensor, # (B,T) prompt ids
+                     n_new:int=48,         # tokens per sample
+                     temperature:float=1., # sampling temperature
+                     seed:int=0):          # seed of a private generator
     "`(new ids as lists, distinct-2 over the samples, median repetition rate of 4-grams)` of sampled continuations"
     g = torch.Generator(device=prompts.device); g.manual_seed(seed)   # the global RNG (dropout, data) is left untouched
     hf = getattr(model, 'hf', model)
-    if hasattr(hf, 'config') and hasattr(hf.config, 'max_position_embeddings'):
-        out = sample_ids(model, prompts, n_new, temperature=temperature, generator=g)[:, prompts.shape[1]:]   # metacog.model, with a KV cache
+    if hasattr(hf, 'config') and hasattr(hf.config, 'max_position_embeddings'):   # metacog.model's sampler, KV cache
+        out = sample_ids(model, prompts, n_new, temperature=temperature, generator=g)[:, prompts.shape[1]:]
     else: out = sample_plain(model, prompts, n_new, temperature, g)
     out = out.tolist()
     return out, distinct_n(out, 2), _median([repetition_rate(s, 4) for s in out])
@@ -196,12 +229,15 @@ def probe_generation(model:nn.Module, prompts:torch.Tensor, n_new:int=48, temper
 LEVEL_KEYS = {1: ('loss', 'loss_ema', 'loss_slope', 'loss_rel_slope', 'loss_noise', 'loss_spike_z', 'nonfinite_loss',
                   'layer_grad_norm', 'grad_norm', 'grad_norm_first', 'grad_norm_last', 'grad_ratio', 'grad_nonfinite',
                   'grad_zero_frac', 'layer_update_ratio', 'update_ratio', 'weights_nonfinite', 'valid_loss', 'gap',
-                  'tokens_seen', 'tokens_per_param', 'planned_tokens_per_param', 'corpus_tokens_per_param', 'lr', 'lr_max', 'pct_train', 'chance_loss'),
-              2: ('act_mean', 'act_std', 'act_zero', 'act_sat', 'unit_dead', 'unit_sat', 'dead_units', 'saturated_units',
-                  'attn_entropy', 'attn_entropy_min', 'attn_entropy_mean', 'attn_entropy_max', 'grad_snr', 'snr'),
-              3: ('alpha', 'layer_alpha', 'matrix_alpha', 'matrix_min_dim', 'stable_rank', 'gen_distinct_2', 'gen_repetition', 'gen_sample')}
+                  'tokens_seen', 'tokens_per_param', 'planned_tokens_per_param', 'corpus_tokens_per_param', 'lr',
+                  'lr_max', 'pct_train', 'chance_loss'),
+              2: ('act_mean', 'act_std', 'act_zero', 'act_sat', 'unit_dead', 'unit_sat', 'dead_units',
+                  'saturated_units', 'attn_entropy', 'attn_entropy_min', 'attn_entropy_mean', 'attn_entropy_max',
+                  'grad_snr', 'snr'),
+              3: ('alpha', 'layer_alpha', 'matrix_alpha', 'matrix_min_dim', 'stable_rank', 'gen_distinct_2',
+                  'gen_repetition', 'gen_sample')}
 
-def _corpus_tokens(dls):
+def _corpus_tokens(dls): # fastai DataLoaders
     "Number of tokens in the training corpus, when the DataLoaders tell it"
     for o in (dls, getattr(dls, 'train', None), getattr(getattr(dls, 'train', None), 'dataset', None)):
         for a in ('n_train', 'n_tokens'):
@@ -215,255 +251,323 @@ class Introspector(Callback):
     "Observe loss, gradients, activations, attention and weights of the model being trained, at a cost `level`"
     order = 60   # after fastai's Recorder (50): its loss is final when we read it
     def __init__(self,
-                 level:int=1,            # 1 cheap, 2 activations/attention/SNR, 3 spectra/generation (each includes the lower)
+                 level:int=1,            # 1 cheap, 2 + activations/attention/SNR, 3 + spectra/generation
                  every:int=10,           # observe loss and gradients every this many steps
                  act_every:int=50,       # level 2: activation and attention statistics every this many steps
                  snr_every:int=100,      # level 2: gradient signal-to-noise every this many steps
                  spectra_every:int=250,  # level 3: weight spectra every this many steps
                  gen_every:int=250,      # level 3: generation probe every this many steps
                  window:int=50,          # losses used for slope, noise and the spike reference
-                 ema_beta:float=0.9,     # EMA factor of the loss: a horizon of ~10 steps, the observation period (fastai's smooth loss: 0.98)
+                 spike_min:int=10,       # fewest previous losses for a spike z-score (fewer: `loss_spike_z` is 0)
+                 ema_beta:float=0.9,     # loss EMA factor: a horizon of ~10 steps (fastai's smooth loss: 0.98)
                  snr_k:int=4,            # micro-batches for the gradient SNR
                  attn_rows:int=2,        # sequences of the batch used to recompute attention
                  attn_len:int=128,       # positions used to recompute attention (causal: prefixes are exact)
                  near_zero:float=1e-2,   # |activation| below which it counts as zero
                  sat_at:float=5.,        # |x| from which an activation is saturated (DeepDiagnosis: 5)
-                 dead_at:float=0.7,      # a unit is dead when its output is <= 0 on this share of inputs (DeepDiagnosis: 70%)
-                 sat_frac:float=0.5,     # a unit is saturated when |input| >= `sat_at` on more than this share (DeepDiagnosis: 50%)
-                 spectra_min_dim:int=32, # skip weight matrices with fewer rows or columns (too few eigenvalues to fit a tail)
+                 dead_at:float=0.7,      # unit dead: output <= 0 on this share of inputs (DeepDiagnosis: 70%)
+                 sat_frac:float=0.5,     # unit saturated: |input| >= `sat_at` on over this share (DeepDiagnosis: 50%)
+                 spectra_min_dim:int=32, # skip matrices with fewer rows or columns (too few eigenvalues for a tail)
                  gen_n:int=4,            # level 3: sampled continuations per probe
                  gen_len:int=48,         # level 3: tokens per continuation
                  gen_prompt_len:int=8,   # level 3: prompt tokens taken from the batch
                  journal:bool=True):     # write observation summaries to `learn.journal`
-        check(level in (0, 1, 2, 3), f"introspection level must be 0..3, got {level!r}", "pass --introspection 0, 1, 2 or 3")
+        check(level in (0, 1, 2, 3), f"introspection level must be 0..3, got {level!r}",
+              "pass --introspection 0, 1, 2 or 3")
         for n,v in dict(every=every, act_every=act_every, snr_every=snr_every, spectra_every=spectra_every,
-                        gen_every=gen_every, window=window).items(): check(v >= 1, f"{n} must be >= 1, got {v}", f"pass a positive {n}")
+                        gen_every=gen_every, window=window).items():
+            check(v >= 1, f"{n} must be >= 1, got {v}", f"pass a positive {n}")
         store_attr()
         self.step, self.history, self.valid_history, self.losses, self.obs = 0, [], [], [], {}
         self.costs, self._hooks, self._ema, self._pending, self._snap = {}, [], None, [], None
         self._tokens, self._vsum, self._vn, self._obs_now, self.init_loss = 0, 0., 0, False, None
         self.chance_loss, self.lr_max = None, 0.
 
-    # --- lifecycle -------------------------------------------------------------------------------------------
-    def before_fit(self):
-        self.learn.introspector = self
-        self.remove()
-        self.groups = layer_groups(self.learn.model)
-        names = list(self.groups)
-        blk = find_blocks(self.learn.model)
-        bnames = [n for n in names if blk and n.split('.')[-1].isdigit()] or names
-        self.first, self.last = bnames[0], bnames[-1]
-        self.rep = {n: max(ps, key=lambda p: p.numel()) for n,ps in self.groups.items()}   # one weight per layer
-        self.n_params = sum(p.numel() for p in self.learn.model.parameters() if p.requires_grad)
-        self.blocks = list(blk[1]) if blk else []
-        self.block_names = [n for n in names if n.split('.')[-1].isdigit()][:len(self.blocks)] or [str(i) for i in range(len(self.blocks))]
-        mods = {n: m for n,m in self.learn.model.named_modules() if n}
-        short = dict(zip(mods, _shorten(list(mods), blk[0] if blk else None)))
-        self.act_mods = [(short[n], m) for n,m in mods.items() if is_activation(m)]
-        self.attn_mods = [(short[n], m) for n,m in mods.items() if has_qk(m)]
-        bs, sl = getattr(self.dls.train, 'bs', None), getattr(self.dls, 'seq_len', None) or getattr(self.dls.train, 'seq_len', None)
-        self.planned = self.n_epoch * len(self.dls.train) * bs * sl if bs and sl else None   # no `one_batch`: it would move the data RNG
-        self.corpus_tokens = _corpus_tokens(self.dls)
+# %% ../nbs/06_introspect.ipynb #1ea0dafd
+@patch
+def remove(self:Introspector):
+    "Remove every hook this introspector attached"
+    for h in self._hooks: h.remove()
+    self._hooks = []
 
-    def after_fit(self): self.remove(); self._flush_valid()
-    def after_cancel_fit(self): self.remove()
+# %% ../nbs/06_introspect.ipynb #93525cdd
+@patch
+def _due(self:Introspector,
+         every:int, # the observer's period, in steps
+         lvl:int):  # the level that includes it
+    return self.level >= lvl and self.step % every == 0
 
-    def remove(self):
-        "Remove every hook this introspector attached"
-        for h in self._hooks: h.remove()
-        self._hooks = []
+# %% ../nbs/06_introspect.ipynb #7a22d12e
+@patch
+def before_fit(self:Introspector):
+    self.learn.introspector = self
+    self.remove()
+    self.groups = layer_groups(self.learn.model)
+    names = list(self.groups)
+    blk = find_blocks(self.learn.model)
+    bnames = [n for n in names if blk and n.split('.')[-1].isdigit()] or names
+    self.first, self.last = bnames[0], bnames[-1]
+    self.rep = {n: max(ps, key=lambda p: p.numel()) for n,ps in self.groups.items()}   # one weight per layer
+    self.n_params = sum(p.numel() for p in self.learn.model.parameters() if p.requires_grad)
+    self.blocks = list(blk[1]) if blk else []
+    self.block_names = ([n for n in names if n.split('.')[-1].isdigit()][:len(self.blocks)]
+                        or [str(i) for i in range(len(self.blocks))])
+    mods = {n: m for n,m in self.learn.model.named_modules() if n}
+    short = dict(zip(mods, _shorten(list(mods), blk[0] if blk else None)))
+    self.act_mods = [(short[n], m) for n,m in mods.items() if is_activation(m)]
+    self.attn_mods = [(short[n], m) for n,m in mods.items() if has_qk(m)]
+    bs, sl = (getattr(self.dls.train, 'bs', None),
+              getattr(self.dls, 'seq_len', None) or getattr(self.dls.train, 'seq_len', None))
+    self.planned = (self.n_epoch * len(self.dls.train) * bs * sl   # no `one_batch`: it would move the data RNG
+                    if bs and sl else None)
+    self.corpus_tokens = _corpus_tokens(self.dls)
 
-    # --- per step ---------------------------------------------------------------------------------------------
-    def _due(self, every, lvl): return self.level >= lvl and self.step % every == 0
+# %% ../nbs/06_introspect.ipynb #0ed44c83
+@patch
+def _log(self:Introspector,
+         data:dict,               # the record's content
+         kind:str='observation'): # the journal record's kind
+    j = getattr(self.learn, 'journal', None)
+    if self.journal and j is not None: j.log(kind, self.step, data)
 
-    def before_batch(self):
-        self.remove()
-        if not self.training: return
-        self._obs_now = self.level >= 1 and self.step % self.every == 0
-        if self._due(self.act_every, 2): self._attach_act()
+# %% ../nbs/06_introspect.ipynb #7cd02970
+@patch
+def _cost(self:Introspector,
+          k:str,    # what was measured: a key of `self.costs`
+          t:float): # `time.perf_counter()` when it started
+    self.costs[k] = self.costs.get(k, 0.) + time.perf_counter() - t
 
-    def after_pred(self): self.remove()
+# %% ../nbs/06_introspect.ipynb #5f677773
+@patch
+def _attach_act(self:Introspector):
+    self._act = dict(block={}, unit={}, attn={})
+    def blk_hook(name):
+        def f(m, i, o):
+            self._act['block'][name] = act_stats(o[0] if isinstance(o, (tuple, list)) else o, self.near_zero,
+                                                 self.sat_at)
+        return f
+    def unit_hook(name):
+        def f(m, i, o): self._act['unit'][name] = unit_stats(i[0], o, self.dead_at, self.sat_at, self.sat_frac)
+        return f
+    def attn_hook(name):
+        def f(m, args, kwargs):
+            h = kwargs.get('hidden_states', args[0] if args else None)
+            if h is None: return
+            pe = kwargs.get('position_embeddings', args[1] if len(args) > 1 else None)
+            r, T = min(self.attn_rows, h.shape[0]), min(self.attn_len, h.shape[1])
+            if pe is not None: pe = tuple(p[:r, :T] if p.shape[0] == h.shape[0] else p[:, :T] for p in pe)
+            with torch.no_grad(): self._act['attn'][name] = attn_entropy(m, h[:r, :T].detach(), pe)
+        return f
+    for n,b in zip(self.block_names, self.blocks): self._hooks.append(b.register_forward_hook(blk_hook(n)))
+    for n,a in self.act_mods: self._hooks.append(a.register_forward_hook(unit_hook(n)))
+    for n,a in self.attn_mods: self._hooks.append(a.register_forward_pre_hook(attn_hook(n), with_kwargs=True))
 
-    def after_backward(self):
-        if not self._obs_now: return
+# %% ../nbs/06_introspect.ipynb #6eabd471
+@patch
+def _read_act(self:Introspector,
+              o:dict): # the observation being made, updated in place
+    t = time.perf_counter()
+    a, self._act = self._act, None
+    if a['block']:
+        v = torch.stack(list(a['block'].values())).tolist()
+        for j,k in enumerate(('act_mean', 'act_std', 'act_zero', 'act_sat')):
+            o[k] = {n: r[j] for n,r in zip(a['block'], v)}
+    if a['unit']:
+        v = torch.stack(list(a['unit'].values())).tolist()
+        o['unit_dead'] = {n: r[0] for n,r in zip(a['unit'], v)}
+        o['unit_sat'] = {n: r[1] for n,r in zip(a['unit'], v)}
+        o['dead_units'], o['saturated_units'] = max(o['unit_dead'].values()), max(o['unit_sat'].values())
+    if a['attn']:
+        o['attn_entropy'] = {n: e.tolist() for n,e in a['attn'].items()}
+        allh = [x for e in o['attn_entropy'].values() for x in e]
+        o.update(attn_entropy_min=min(allh), attn_entropy_mean=sum(allh)/len(allh), attn_entropy_max=max(allh))
+    self._cost('act', t)
+
+# %% ../nbs/06_introspect.ipynb #ef7540d9
+@patch
+def before_batch(self:Introspector):
+    self.remove()
+    if not self.training: return
+    self._obs_now = self.level >= 1 and self.step % self.every == 0
+    if self._due(self.act_every, 2): self._attach_act()
+
+# %% ../nbs/06_introspect.ipynb #28cb24d6
+@patch
+def after_pred(self:Introspector): self.remove()
+
+# %% ../nbs/06_introspect.ipynb #180114cd
+@patch
+def after_backward(self:Introspector):
+    if not self._obs_now: return
+    t = time.perf_counter()
+    gn = grad_norms(self.groups)
+    f, l = gn.get(self.first, float('nan')), gn.get(self.last, float('nan'))
+    tot = math.sqrt(sum(v*v for v in gn.values())) if gn else float('nan')
+    self._new = dict(layer_grad_norm=gn, grad_norm=tot, grad_norm_first=f, grad_norm_last=l,
+                     grad_ratio=f/l if l and math.isfinite(l) and l > 0 else float('nan'),
+                     grad_nonfinite=int(not math.isfinite(tot)), grad_zero_frac=grad_zero_frac(self.learn.model))
+    self._snap = {n: w.detach().clone() for n,w in self.rep.items()}
+    self._cost('grads', t)
+    if self._due(self.snr_every, 2):
         t = time.perf_counter()
-        gn = grad_norms(self.groups)
-        f, l = gn.get(self.first, float('nan')), gn.get(self.last, float('nan'))
-        tot = math.sqrt(sum(v*v for v in gn.values())) if gn else float('nan')
-        self._new = dict(layer_grad_norm=gn, grad_norm=tot, grad_norm_first=f, grad_norm_last=l,
-                         grad_ratio=f/l if l and math.isfinite(l) and l > 0 else float('nan'),
-                         grad_nonfinite=int(not math.isfinite(tot)), grad_zero_frac=grad_zero_frac(self.learn.model))
-        self._snap = {n: w.detach().clone() for n,w in self.rep.items()}
-        self._cost('grads', t)
-        if self._due(self.snr_every, 2):
-            t = time.perf_counter()
-            self._new['grad_snr'] = grad_snr(self.learn.model, self.learn.loss_func, self.xb, self.yb, self.rep, self.snr_k)
-            self._new['snr'] = _median(self._new['grad_snr'].values())
-            self._cost('snr', t)
+        self._new['grad_snr'] = grad_snr(self.learn.model, self.learn.loss_func, self.xb, self.yb, self.rep,
+                                         self.snr_k)
+        self._new['snr'] = _median(self._new['grad_snr'].values())
+        self._cost('snr', t)
 
-    def after_step(self):
-        if not self._obs_now or self._snap is None: return
-        t = time.perf_counter()
-        names = list(self._snap)
-        d = torch.stack([torch.linalg.vector_norm((self.rep[n].detach() - self._snap[n]).float()) /
-                         torch.linalg.vector_norm(self._snap[n].float()).clamp_min(1e-30) for n in names]).tolist()
-        fin = torch.stack([torch.isfinite(self.rep[n]).all() for n in names]).all().item()
-        self._new.update(layer_update_ratio=dict(zip(names, d)), update_ratio=_median(d), weights_nonfinite=int(not fin))
-        self._snap = None
-        self._cost('update', t)
+# %% ../nbs/06_introspect.ipynb #dcfb5989
+@patch
+def after_step(self:Introspector):
+    if not self._obs_now or self._snap is None: return
+    t = time.perf_counter()
+    names = list(self._snap)
+    d = torch.stack([torch.linalg.vector_norm((self.rep[n].detach() - self._snap[n]).float()) /
+                     torch.linalg.vector_norm(self._snap[n].float()).clamp_min(1e-30) for n in names]).tolist()
+    fin = torch.stack([torch.isfinite(self.rep[n]).all() for n in names]).all().item()
+    self._new.update(layer_update_ratio=dict(zip(names, d)), update_ratio=_median(d),
+                     weights_nonfinite=int(not fin))
+    self._snap = None
+    self._cost('update', t)
 
-    def after_batch(self):
-        self.remove()
-        if not self.training:
-            bs = find_bs(self.yb)
-            self._vsum += float(self.learn.loss) * bs; self._vn += bs
-            return
-        self._pending.append(self.learn.loss.detach())
-        self._tokens += self.xb[0].numel()
-        if self._obs_now: self._observe()
-        self.step += 1
-        self._obs_now = False
+# %% ../nbs/06_introspect.ipynb #2ec112b1
+@patch
+def _spectra(self:Introspector,
+             o:dict): # the observation being made, updated in place
+    t = time.perf_counter()
+    seen, alpha, srank, layer, dims = set(), {}, {}, {}, {}
+    for n,ps in self.groups.items():
+        for i,p in enumerate(ps):
+            if p.ndim != 2 or min(p.shape) < self.spectra_min_dim or id(p) in seen: continue
+            seen.add(id(p)); k = f"{n}.{i}"
+            alpha[k] = esd_alpha(p)[0]; srank[k] = stable_rank(p); dims[k] = min(p.shape)
+            layer.setdefault(n, []).append(alpha[k])
+    if alpha:
+        o.update(layer_alpha={n: _median(v) for n,v in layer.items()}, stable_rank=srank,
+                 alpha=_median(alpha.values()))
+        o.update(matrix_alpha=alpha, matrix_min_dim=dims)
+    self._cost('spectra', t)
 
-    def after_validate(self): self._flush_valid()
+# %% ../nbs/06_introspect.ipynb #5f8605fb
+@patch
+def _generate(self:Introspector,
+              o:dict): # the observation being made, updated in place
+    t = time.perf_counter()
+    x = self.xb[0]
+    if x.ndim != 2 or x.dtype not in (torch.long, torch.int): return
+    out, d2, rep = probe_generation(self.learn.model, x[:self.gen_n, :self.gen_prompt_len], self.gen_len,
+                                    seed=self.step)
+    o.update(gen_distinct_2=d2, gen_repetition=rep)
+    tok = getattr(self.dls, 'tok', None)
+    if tok is not None:
+        try: o['gen_sample'] = tok.decode(out[0])
+        except Exception: pass
+    self._cost('generation', t)
 
-    def mark(self):
-        "Where the training-loss history stands now, for `rewind`"
-        return len(self.losses) + len(self._pending), len(self.losses), self._ema
+# %% ../nbs/06_introspect.ipynb #cc41706d
+@patch
+def _message(self:Introspector,
+             o:dict): # an observation
+    s = f"step {self.step}: loss {o['loss']:.4g} (EMA {o['loss_ema']:.4g}, slope {o['loss_slope']:+.2g}/step)"
+    if 'grad_ratio' in o: s += f", grad norm {o['grad_norm']:.3g} (first/last {o['grad_ratio']:.3g})"
+    if 'update_ratio' in o: s += f", update/weight {o['update_ratio']:.2g}"
+    if 'attn_entropy_min' in o:
+        s += f", attention entropy {o['attn_entropy_min']:.2f}..{o['attn_entropy_max']:.2f}"
+    if 'dead_units' in o: s += f", dead units {o['dead_units']:.0%}"
+    if 'alpha' in o: s += f", alpha {o['alpha']:.2f}"
+    if 'gen_repetition' in o: s += f", generation repetition {o['gen_repetition']:.2f}"
+    return s
 
-    def rewind(self, mark:tuple, # what `mark` returned before the losses to replace
-               losses:list):     # the losses the run continues from instead (as many as were recorded since `mark`)
-        "Replace the training losses recorded since `mark` and recompute the EMA (the run went on from a counterfactual arm: `metacog.cycle`); False if the counts differ"
-        n0, obs0, ema = mark
-        old = self.losses + [float(v) for v in self._pending]; obs = len(self.losses)
-        if n0 > len(old) or obs0 > obs or len(old) - n0 != len(losses): return False
-        allv = old[:n0] + [float(v) for v in losses]
-        self.losses, self._pending = allv[:obs], [torch.tensor(v) for v in allv[obs:]]
-        for v in allv[obs0:obs]:   # the EMA at `mark` had seen the observed losses only
-            if math.isfinite(v): ema = v if ema is None else self.ema_beta*ema + (1-self.ema_beta)*v
-        self._ema = ema
-        return True
+# %% ../nbs/06_introspect.ipynb #3018957c
+@patch
+def _observe(self:Introspector):
+    t = time.perf_counter()
+    new = torch.stack(self._pending).float().tolist(); self._pending = []
+    prev = self.losses[-self.window:]
+    nonfin = sum(not math.isfinite(v) for v in new)
+    self.losses += new
+    for v in new:
+        if not math.isfinite(v): continue
+        if self.init_loss is None: self.init_loss = v
+        self._ema = v if self._ema is None else self.ema_beta*self._ema + (1-self.ema_beta)*v
+    ema = self._ema if self._ema is not None else float('nan')
+    slope, noise = loss_trend(self.losses[-self.window:])
+    z = max([robust_z(v, prev) for v in new if math.isfinite(v)] or [0.]) if len(prev) >= self.spike_min else 0.
+    pred = getattr(self.learn, 'pred', None)
+    if self.chance_loss is None and isinstance(pred, torch.Tensor) and pred.ndim >= 2 and pred.shape[-1] > 1:
+        self.chance_loss = math.log(pred.shape[-1])              # cross-entropy of a uniform guess over the classes
+    lr = self.learn.opt.hypers[-1].get('lr', float('nan')) if getattr(self.learn, 'opt', None) else float('nan')
+    if math.isfinite(lr): self.lr_max = max(self.lr_max, lr)
+    o = dict(loss=new[-1], loss_ema=ema, loss_slope=slope, loss_rel_slope=slope/ema if ema else 0.,
+             loss_noise=noise, loss_spike_z=z, nonfinite_loss=nonfin, tokens_seen=self._tokens,
+             tokens_per_param=self._tokens/self.n_params, lr=lr, lr_max=self.lr_max,
+             pct_train=getattr(self.learn, 'pct_train', float('nan')))
+    if self.chance_loss: o['chance_loss'] = self.chance_loss
+    if self.planned: o['planned_tokens_per_param'] = self.planned / self.n_params
+    if self.corpus_tokens: o['corpus_tokens_per_param'] = self.corpus_tokens / self.n_params
+    o.update(getattr(self, '_new', {})); self._new = {}
+    self._cost('loss', t)
+    if getattr(self, '_act', None): self._read_act(o)
+    if self._due(self.spectra_every, 3): self._spectra(o)
+    if self._due(self.gen_every, 3): self._generate(o)
+    o = {k: v for k,v in o.items() if not (isinstance(v, dict) and not v)}
+    self.obs.update(o)
+    self.history.append((self.step, dict(o)))
+    o['message'] = self._message(o)
+    self._log(o)
 
-    def _flush_valid(self):
-        if not self._vn: return
-        v = self._vsum / self._vn; self._vsum, self._vn = 0., 0
-        ema = self._ema if self._ema is not None else float('nan')
-        self.valid_history.append((self.step, v, ema))
-        self.obs.update(valid_loss=v, gap=v - ema)
-        self._log(dict(valid_loss=v, gap=v - ema, loss_ema=ema, message=f"step {self.step}: validation loss {v:.4g} (train EMA {ema:.4g}, gap {v-ema:+.3g})"))
+# %% ../nbs/06_introspect.ipynb #40cf4443
+@patch
+def _flush_valid(self:Introspector):
+    if not self._vn: return
+    v = self._vsum / self._vn; self._vsum, self._vn = 0., 0
+    ema = self._ema if self._ema is not None else float('nan')
+    self.valid_history.append((self.step, v, ema))
+    self.obs.update(valid_loss=v, gap=v - ema)
+    self._log(dict(valid_loss=v, gap=v - ema, loss_ema=ema,
+                   message=f"step {self.step}: validation loss {v:.4g} (train EMA {ema:.4g}, gap {v-ema:+.3g})"))
 
-    # --- the observation ----------------------------------------------------------------------------------------
-    def _observe(self):
-        t = time.perf_counter()
-        new = torch.stack(self._pending).float().tolist(); self._pending = []
-        prev = self.losses[-self.window:]
-        nonfin = sum(not math.isfinite(v) for v in new)
-        self.losses += new
-        for v in new:
-            if not math.isfinite(v): continue
-            if self.init_loss is None: self.init_loss = v
-            self._ema = v if self._ema is None else self.ema_beta*self._ema + (1-self.ema_beta)*v
-        ema = self._ema if self._ema is not None else float('nan')
-        slope, noise = loss_trend(self.losses[-self.window:])
-        z = max([robust_z(v, prev) for v in new if math.isfinite(v)] or [0.]) if len(prev) >= 10 else 0.
-        pred = getattr(self.learn, 'pred', None)
-        if self.chance_loss is None and isinstance(pred, torch.Tensor) and pred.ndim >= 2 and pred.shape[-1] > 1:
-            self.chance_loss = math.log(pred.shape[-1])              # cross-entropy of a uniform guess over the classes
-        lr = self.learn.opt.hypers[-1].get('lr', float('nan')) if getattr(self.learn, 'opt', None) else float('nan')
-        if math.isfinite(lr): self.lr_max = max(self.lr_max, lr)
-        o = dict(loss=new[-1], loss_ema=ema, loss_slope=slope, loss_rel_slope=slope/ema if ema else 0., loss_noise=noise,
-                 loss_spike_z=z, nonfinite_loss=nonfin, tokens_seen=self._tokens, tokens_per_param=self._tokens/self.n_params,
-                 lr=lr, lr_max=self.lr_max, pct_train=getattr(self.learn, 'pct_train', float('nan')))
-        if self.chance_loss: o['chance_loss'] = self.chance_loss
-        if self.planned: o['planned_tokens_per_param'] = self.planned / self.n_params
-        if self.corpus_tokens: o['corpus_tokens_per_param'] = self.corpus_tokens / self.n_params
-        o.update(getattr(self, '_new', {})); self._new = {}
-        self._cost('loss', t)
-        if getattr(self, '_act', None): self._read_act(o)
-        if self._due(self.spectra_every, 3): self._spectra(o)
-        if self._due(self.gen_every, 3): self._generate(o)
-        o = {k: v for k,v in o.items() if not (isinstance(v, dict) and not v)}
-        self.obs.update(o)
-        self.history.append((self.step, dict(o)))
-        o['message'] = self._message(o)
-        self._log(o)
+# %% ../nbs/06_introspect.ipynb #37b8855f
+@patch
+def after_batch(self:Introspector):
+    self.remove()
+    if not self.training:
+        bs = find_bs(self.yb)
+        self._vsum += float(self.learn.loss) * bs; self._vn += bs
+        return
+    self._pending.append(self.learn.loss.detach())
+    self._tokens += self.xb[0].numel()
+    if self._obs_now: self._observe()
+    self.step += 1
+    self._obs_now = False
 
-    def _message(self, o):
-        s = f"step {self.step}: loss {o['loss']:.4g} (EMA {o['loss_ema']:.4g}, slope {o['loss_slope']:+.2g}/step)"
-        if 'grad_ratio' in o: s += f", grad norm {o['grad_norm']:.3g} (first/last {o['grad_ratio']:.3g})"
-        if 'update_ratio' in o: s += f", update/weight {o['update_ratio']:.2g}"
-        if 'attn_entropy_min' in o: s += f", attention entropy {o['attn_entropy_min']:.2f}..{o['attn_entropy_max']:.2f}"
-        if 'dead_units' in o: s += f", dead units {o['dead_units']:.0%}"
-        if 'alpha' in o: s += f", alpha {o['alpha']:.2f}"
-        if 'gen_repetition' in o: s += f", generation repetition {o['gen_repetition']:.2f}"
-        return s
+# %% ../nbs/06_introspect.ipynb #5bdfec76
+@patch
+def after_validate(self:Introspector): self._flush_valid()
 
-    def _log(self, data, kind='observation'):
-        j = getattr(self.learn, 'journal', None)
-        if self.journal and j is not None: j.log(kind, self.step, data)
+@patch
+def after_fit(self:Introspector): self.remove(); self._flush_valid()
 
-    def _cost(self, k, t): self.costs[k] = self.costs.get(k, 0.) + time.perf_counter() - t
+@patch
+def after_cancel_fit(self:Introspector): self.remove()
 
-    # --- level 2: activation and attention hooks ---------------------------------------------------------------
-    def _attach_act(self):
-        self._act = dict(block={}, unit={}, attn={})
-        def blk_hook(name):
-            def f(m, i, o): self._act['block'][name] = act_stats(o[0] if isinstance(o, (tuple, list)) else o, self.near_zero, self.sat_at)
-            return f
-        def unit_hook(name):
-            def f(m, i, o): self._act['unit'][name] = unit_stats(i[0], o, self.dead_at, self.sat_at, self.sat_frac)
-            return f
-        def attn_hook(name):
-            def f(m, args, kwargs):
-                h = kwargs.get('hidden_states', args[0] if args else None)
-                if h is None: return
-                pe = kwargs.get('position_embeddings', args[1] if len(args) > 1 else None)
-                r, T = min(self.attn_rows, h.shape[0]), min(self.attn_len, h.shape[1])
-                if pe is not None: pe = tuple(p[:r, :T] if p.shape[0] == h.shape[0] else p[:, :T] for p in pe)
-                with torch.no_grad(): self._act['attn'][name] = attn_entropy(m, h[:r, :T].detach(), pe)
-            return f
-        for n,b in zip(self.block_names, self.blocks): self._hooks.append(b.register_forward_hook(blk_hook(n)))
-        for n,a in self.act_mods: self._hooks.append(a.register_forward_hook(unit_hook(n)))
-        for n,a in self.attn_mods: self._hooks.append(a.register_forward_pre_hook(attn_hook(n), with_kwargs=True))
+# %% ../nbs/06_introspect.ipynb #5e1e7a53
+@patch
+def mark(self:Introspector):
+    "Where the training-loss history stands now, for `rewind`"
+    return len(self.losses) + len(self._pending), len(self.losses), self._ema
 
-    def _read_act(self, o):
-        t = time.perf_counter()
-        a, self._act = self._act, None
-        if a['block']:
-            v = torch.stack(list(a['block'].values())).tolist()
-            for j,k in enumerate(('act_mean', 'act_std', 'act_zero', 'act_sat')): o[k] = {n: r[j] for n,r in zip(a['block'], v)}
-        if a['unit']:
-            v = torch.stack(list(a['unit'].values())).tolist()
-            o['unit_dead'] = {n: r[0] for n,r in zip(a['unit'], v)}; o['unit_sat'] = {n: r[1] for n,r in zip(a['unit'], v)}
-            o['dead_units'], o['saturated_units'] = max(o['unit_dead'].values()), max(o['unit_sat'].values())
-        if a['attn']:
-            o['attn_entropy'] = {n: e.tolist() for n,e in a['attn'].items()}
-            allh = [x for e in o['attn_entropy'].values() for x in e]
-            o.update(attn_entropy_min=min(allh), attn_entropy_mean=sum(allh)/len(allh), attn_entropy_max=max(allh))
-        self._cost('act', t)
-
-    # --- level 3 ------------------------------------------------------------------------------------------------
-    def _spectra(self, o):
-        t = time.perf_counter()
-        seen, alpha, srank, layer, dims = set(), {}, {}, {}, {}
-        for n,ps in self.groups.items():
-            for i,p in enumerate(ps):
-                if p.ndim != 2 or min(p.shape) < self.spectra_min_dim or id(p) in seen: continue
-                seen.add(id(p)); k = f"{n}.{i}"
-                alpha[k] = esd_alpha(p)[0]; srank[k] = stable_rank(p); dims[k] = min(p.shape)
-                layer.setdefault(n, []).append(alpha[k])
-        if alpha:
-            o.update(layer_alpha={n: _median(v) for n,v in layer.items()}, stable_rank=srank, alpha=_median(alpha.values()))
-            o.update(matrix_alpha=alpha, matrix_min_dim=dims)
-        self._cost('spectra', t)
-
-    def _generate(self, o):
-        t = time.perf_counter()
-        x = self.xb[0]
-        if x.ndim != 2 or x.dtype not in (torch.long, torch.int): return
-        out, d2, rep = probe_generation(self.learn.model, x[:self.gen_n, :self.gen_prompt_len], self.gen_len, seed=self.step)
-        o.update(gen_distinct_2=d2, gen_repetition=rep)
-        tok = getattr(self.dls, 'tok', None)
-        if tok is not None:
-            try: o['gen_sample'] = tok.decode(out[0])
-            except Exception: pass
-        self._cost('generation', t)
+# %% ../nbs/06_introspect.ipynb #a04a15aa
+@patch
+def rewind(self:Introspector,
+           mark:tuple, # what `mark` returned before the losses to replace
+           losses:list): # the losses the run continues from instead (as many as were recorded since `mark`)
+    "Replace the training losses recorded since `mark` and recompute the EMA; False if the counts differ"
+    n0, obs0, ema = mark
+    old = self.losses + [float(v) for v in self._pending]; obs = len(self.losses)
+    if n0 > len(old) or obs0 > obs or len(old) - n0 != len(losses): return False
+    allv = old[:n0] + [float(v) for v in losses]
+    self.losses, self._pending = allv[:obs], [torch.tensor(v) for v in allv[obs:]]
+    for v in allv[obs0:obs]:   # the EMA at `mark` had seen the observed losses only
+        if math.isfinite(v): ema = v if ema is None else self.ema_beta*ema + (1-self.ema_beta)*v
+    self._ema = ema
+    return True

@@ -29,35 +29,51 @@ __all__ = ['ACTIONS', 'RULES', 'KINDS', 'nonfinite_loss', 'loss_spike', 'diverge
 ACTIONS = ('lr_down', 'lr_up', 'restart_warmup', 'clip_grad', 'weight_decay_up', 'weight_decay_down', 'dropout_up',
            'dropout_down', 'rollback', 'early_stop', 'grow', 'rescale_weights', 'temper_attention')
 
-def _conf(value, thresh, above=True, decades=1.):
+def _conf(value,       # the measured value
+          thresh,      # the threshold it crossed
+          above=True,  # True when `value` is past `thresh` by being above it, False by being below
+          decades=1.): # orders of magnitude past the threshold at which confidence reaches 1
     "Confidence 0.5 at the threshold rising to 1 when `value` is `decades` orders of magnitude past it"
     try: r = (value/thresh) if above else (thresh/value)
     except ZeroDivisionError: return 1.
     if not (r > 0 and math.isfinite(r)): return 1.
     return float(min(1., 0.5 + 0.5*max(0., math.log10(r))/decades))
 
-def _diag(kind, severity, confidence, evidence, actions, message, intro):
+def _diag(kind,       # the diagnosis kind, one of `KINDS`
+          severity,   # one of `SEVERITIES`
+          confidence, # 0..1 (rounded to 3 digits)
+          evidence,   # dict of the measured values and the thresholds they crossed
+          actions,    # names of the actions that may repair it, best first (from `ACTIONS`)
+          message,    # one readable sentence of evidence
+          intro):     # the `Introspector` (its step is the diagnosis' step)
     assert all(a in ACTIONS for a in actions), actions
     return Diagnosis(kind, severity, round(float(confidence), 3), evidence, list(actions), intro.step, message)
 
-def _recent(intro, key, n):
+def _recent(intro, # the `Introspector`
+            key,   # an observation key
+            n):    # how many observations to look at
     "The last `n` observed values of `key` (most recent last)"
     return [o[key] for _,o in intro.history[-n:] if key in o]
 
-def _fmt(v): return f"{v:.3g}" if isinstance(v, float) else str(v)
-
 # %% ../nbs/09_reflect.ipynb #91362ffa
-def nonfinite_loss(intro, max_loss:float=1e5): # a finite loss at or above this counts too (AUTOTRAINER `loss_issue`: 1e+5)
+def nonfinite_loss(intro,             # the `Introspector` to read
+                   max_loss:float=1e5): # a finite loss at or above this counts too (AUTOTRAINER `loss_issue`: 1e+5)
     "NaN or infinite losses (or weights) since the last observation"
     o = intro.obs; n = o.get('nonfinite_loss', 0); big = o.get('loss', 0) >= max_loss; w = o.get('weights_nonfinite', 0)
     if not (n or big or w): return None
     what = f"{n} non-finite losses" if n else (f"loss {o['loss']:.3g} >= {max_loss:g}" if big else "non-finite weights")
-    return _diag('nonfinite_loss', 'critical', 1., dict(nonfinite_loss=n, loss=o.get('loss'), max_loss=max_loss, weights_nonfinite=w),
+    return _diag('nonfinite_loss', 'critical', 1.,
+                 dict(nonfinite_loss=n, loss=o.get('loss'), max_loss=max_loss, weights_nonfinite=w),
                  ['rollback', 'lr_down', 'clip_grad'], f"{what} in the last {intro.every} steps", intro)
 
-def loss_spike(intro,
-               z:float=6.,          # robust z-score (median/MAD of the previous `window` losses) that makes a spike; healthy fault-suite runs stay below 1 (measured max 0.05, `bench faults`)
-               min_rel:float=0.05): # and the loss must exceed the window's median by this fraction (ignores tiny jumps in flat, noiseless curves)
+# %% ../nbs/09_reflect.ipynb #6aada10b
+def loss_spike(intro,        # the `Introspector` to read
+               # robust z-score (median/MAD of the previous `window` losses) that makes a spike;
+               # healthy fault-suite runs stay below 1 (measured max 0.05, `bench faults`)
+               z:float=6.,
+               # and the loss must exceed the window's median by this fraction
+               # (ignores tiny jumps in flat, noiseless curves)
+               min_rel:float=0.05):
     "A loss far above the recent ones"
     o = intro.obs; zz = o.get('loss_spike_z', 0.)
     prev = [v for v in intro.losses[-intro.window-intro.every:-intro.every] if math.isfinite(v)]
@@ -66,13 +82,19 @@ def loss_spike(intro,
     if jump < min_rel: return None
     return _diag('loss_spike', 'warning', _conf(zz, z), dict(loss_spike_z=zz, z=z, loss=o['loss'], median=med),
                  ['rollback', 'clip_grad', 'lr_down'],
-                 f"loss {o['loss']:.4g} is {zz:.1f} robust std above the median {med:.4g} of the previous {len(prev)} steps (> {z:g})", intro)
+                 f"loss {o['loss']:.4g} is {zz:.1f} robust std above the median {med:.4g} "
+                 f"of the previous {len(prev)} steps (> {z:g})", intro)
 
-def divergence(intro,
-               rise:float=0.2,     # EMA this fraction above its minimum so far means the run diverges (healthy fault-suite EMAs never rise: `max_ema_rise` in `bench faults`)
+# %% ../nbs/09_reflect.ipynb #1b63c444
+def divergence(intro,        # the `Introspector` to read
+               # EMA this fraction above its minimum so far means the run diverges
+               # (healthy fault-suite EMAs never rise: `max_ema_rise` in `bench faults`)
+               rise:float=0.2,
                chance:float=1.2,   # or EMA above this multiple of the chance loss log(V) (a uniform guess)
                min_steps:int=20,   # steps of history needed before the minimum-based test
-               min_rise:float=0.1): # and the EMA must rise at least this much in absolute terms (a 20% rise of a tiny overfit loss is noise, measured in `bench repair`'s overfit runs)
+               # and the EMA must rise at least this much in absolute terms
+               # (a 20% rise of a tiny overfit loss is noise, measured in `bench repair`'s overfit runs)
+               min_rise:float=0.1):
     "The loss rises far above its best value, or stays far above the loss of a uniform guess"
     o = intro.obs; ema = o.get('loss_ema', float('nan'))
     emas = [v for v in _recent(intro, 'loss_ema', 10**9) if math.isfinite(v)]
@@ -81,15 +103,19 @@ def divergence(intro,
     ch = o.get('chance_loss')
     if ch and ema > chance*ch:
         return _diag('divergence', 'critical', _conf(ema, chance*ch), dict(loss_ema=ema, chance_loss=ch, factor=chance),
-                     ['rescale_weights', 'rollback', 'lr_down', 'clip_grad'], f"loss EMA {ema:.4g} is above {chance:g}x the loss of a uniform guess ({ch:.3g})", intro)
+                     ['rescale_weights', 'rollback', 'lr_down', 'clip_grad'],
+                     f"loss EMA {ema:.4g} is above {chance:g}x the loss of a uniform guess ({ch:.3g})", intro)
     if intro.step >= min_steps and ema > best*(1+rise) and ema - best > min_rise:
         return _diag('divergence', 'critical', _conf(ema/best-1, rise), dict(loss_ema=ema, best_ema=best, rise=rise),
-                     ['rollback', 'lr_down', 'rescale_weights', 'clip_grad'], f"loss EMA {ema:.4g} rose {ema/best-1:.0%} above its best {best:.4g} (> {rise:.0%})", intro)
+                     ['rollback', 'lr_down', 'rescale_weights', 'clip_grad'],
+                     f"loss EMA {ema:.4g} rose {ema/best-1:.0%} above its best {best:.4g} (> {rise:.0%})", intro)
 
-def plateau(intro,
-            steps:int=100,      # compare the loss EMA with its value this many steps ago
-            tol:float=0.01,     # relative improvement below which the run has stalled (AUTOTRAINER `sc_threshold` 0.01)
-            anneal:float=0.5):  # skip while the lr is below this share of its peak (a schedule's final annealing flattens any curve)
+# %% ../nbs/09_reflect.ipynb #20923b84
+def plateau(intro,          # the `Introspector` to read
+            steps:int=100,  # compare the loss EMA with its value this many steps ago
+            tol:float=0.01, # relative improvement below which the run has stalled (AUTOTRAINER `sc_threshold` 0.01)
+            # skip while the lr is below this share of its peak (a schedule's final annealing flattens any curve)
+            anneal:float=0.5):
     "Slow convergence: the loss EMA barely moved over the last `steps` steps"
     o = intro.obs
     if o.get('lr_max') and o.get('lr', 0) < anneal*o['lr_max']: return None
@@ -97,20 +123,25 @@ def plateau(intro,
     if not past: return None
     s0, e0 = past[-1]; e1 = o['loss_ema']; imp = (e0 - e1) / max(abs(e0), 1e-8)
     if imp >= tol: return None
-    ur = _recent(intro, 'update_ratio', 1)   # which way the learning rate is likely off: the cycle doses lr_up/lr_down from it
-    return _diag('plateau', 'warning', _conf(tol, max(imp, tol/10)), dict(loss_ema=e1, loss_ema_before=e0, steps=intro.step-s0, improvement=imp, tol=tol,
-                                                                           **(dict(update_ratio=ur[0]) if ur else {})),
-                 ['lr_up', 'lr_down', 'restart_warmup', 'grow'], f"loss EMA improved {imp:.2%} in {intro.step-s0} steps ({e0:.4g} -> {e1:.4g}), below {tol:.0%}", intro)
+    ur = _recent(intro, 'update_ratio', 1)   # which way the lr is likely off: the cycle doses lr_up/lr_down from it
+    return _diag('plateau', 'warning', _conf(tol, max(imp, tol/10)),
+                 dict(loss_ema=e1, loss_ema_before=e0, steps=intro.step-s0, improvement=imp, tol=tol,
+                      **(dict(update_ratio=ur[0]) if ur else {})),
+                 ['lr_up', 'lr_down', 'restart_warmup', 'grow'],
+                 f"loss EMA improved {imp:.2%} in {intro.step-s0} steps ({e0:.4g} -> {e1:.4g}), below {tol:.0%}", intro)
 
-def _swings(xs):
+# %% ../nbs/09_reflect.ipynb #db1aa3f2
+def _swings(xs): # a sequence of numbers
     "Peak-to-trough amplitudes between successive local extrema of `xs`"
     ext = [xs[i] for i in range(1, len(xs)-1) if (xs[i]-xs[i-1])*(xs[i+1]-xs[i]) < 0]
     return [abs(a-b) for a,b in zip(ext, ext[1:])]
 
-def oscillation(intro,
-                zeta:float=0.03,   # relative swing (peak-to-trough / mean loss) that counts (AUTOTRAINER `ol_judge` zeta 0.03)
-                eta:float=0.2,     # share of periods with such swings that makes oscillation (AUTOTRAINER `ol_judge` eta 0.2)
-                periods:int=20):   # observation periods of `every` steps looked at
+def oscillation(intro,          # the `Introspector` to read
+                # relative swing (peak-to-trough / mean loss) that counts (AUTOTRAINER `ol_judge` zeta 0.03)
+                zeta:float=0.03,
+                # share of periods with such swings that makes oscillation (AUTOTRAINER `ol_judge` eta 0.2)
+                eta:float=0.2,
+                periods:int=20): # observation periods of `every` steps looked at
     "The loss (averaged per observation period, to remove mini-batch noise) swings up and down without settling"
     n = intro.every
     ls = [v for v in intro.losses[-n*periods:] if math.isfinite(v)]
@@ -118,85 +149,115 @@ def oscillation(intro,
     means = [sum(ls[i:i+n])/n for i in range(0, len(ls), n)]
     m = sum(means)/len(means); big = [s/m for s in _swings(means) if s/m >= zeta]
     if len(big) < eta*len(means): return None
-    return _diag('oscillation', 'warning', _conf(len(big), eta*len(means)), dict(swings=len(big), periods=len(means), zeta=zeta, eta=eta),
-                 ['lr_down', 'clip_grad'], f"{len(big)} of {len(means)} periods swing by >= {zeta:.0%} of the loss (>= {eta:.0%})", intro)
+    return _diag('oscillation', 'warning', _conf(len(big), eta*len(means)),
+                 dict(swings=len(big), periods=len(means), zeta=zeta, eta=eta), ['lr_down', 'clip_grad'],
+                 f"{len(big)} of {len(means)} periods swing by >= {zeta:.0%} of the loss (>= {eta:.0%})", intro)
 
 # %% ../nbs/09_reflect.ipynb #f874e87e
-def exploding_gradients(intro, ratio_max:float=70.): # first/last gradient-norm ratio above which gradients explode (AUTOTRAINER `beta_3` = 70)
+def exploding_gradients(intro,               # the `Introspector` to read
+                        ratio_max:float=70.): # first/last grad-norm ratio that explodes (AUTOTRAINER `beta_3` = 70)
     "Gradients grow from the output towards the input, or are not finite"
     o = intro.obs
     if o.get('grad_nonfinite'):
-        return _diag('exploding_gradients', 'critical', 1., dict(grad_norm=o.get('grad_norm')), ['clip_grad', 'lr_down', 'rollback'],
-                     "gradient norm is not finite", intro)
+        return _diag('exploding_gradients', 'critical', 1., dict(grad_norm=o.get('grad_norm')),
+                     ['clip_grad', 'lr_down', 'rollback'], "gradient norm is not finite", intro)
     r = o.get('grad_ratio', float('nan'))
     if not r > ratio_max: return None
-    return _diag('exploding_gradients', 'warning', _conf(r, ratio_max), dict(grad_ratio=r, ratio_max=ratio_max, first=o['grad_norm_first'], last=o['grad_norm_last']),
-                 ['clip_grad', 'lr_down'], f"first/last grad-norm ratio {r:.3g} > {ratio_max:g} (first {o['grad_norm_first']:.3g}, last {o['grad_norm_last']:.3g})", intro)
+    return _diag('exploding_gradients', 'warning', _conf(r, ratio_max),
+                 dict(grad_ratio=r, ratio_max=ratio_max, first=o['grad_norm_first'], last=o['grad_norm_last']),
+                 ['clip_grad', 'lr_down'],
+                 f"first/last grad-norm ratio {r:.3g} > {ratio_max:g} "
+                 f"(first {o['grad_norm_first']:.3g}, last {o['grad_norm_last']:.3g})", intro)
 
-def vanishing_gradients(intro,
-                        ratio_min:float=1e-3,  # first/output gradient-norm ratio below which gradients vanish (AUTOTRAINER `beta_1` = 1e-3)
-                        first_max:float=1e-4): # and the first layer's norm must be below this (AUTOTRAINER `beta_2` = 1e-4)
+# %% ../nbs/09_reflect.ipynb #3e7335dc
+def vanishing_gradients(intro,                 # the `Introspector` to read
+                        ratio_min:float=1e-3,  # first/output grad-norm ratio that vanishes (AUTOTRAINER `beta_1`: 1e-3)
+                        first_max:float=1e-4): # and the first layer's norm is below this (AUTOTRAINER `beta_2`: 1e-4)
     "The first block receives almost no gradient compared with the output layer"
     o = intro.obs; f = o.get('grad_norm_first'); gn = o.get('layer_grad_norm') or {}
     if f is None or not gn: return None
     out = max(gn.values())   # AUTOTRAINER divides by the output layer's norm; the largest layer norm is at least that
     r = f / out if out > 0 else float('nan')
     if not (f < first_max and r < ratio_min): return None
-    return _diag('vanishing_gradients', 'warning', _conf(ratio_min, max(r, 1e-30)), dict(grad_norm_first=f, ratio=r, ratio_min=ratio_min, first_max=first_max),
-                 ['rescale_weights', 'lr_up', 'restart_warmup'], f"first block grad norm {f:.3g} < {first_max:g} and {r:.3g} of the largest layer's (< {ratio_min:g})", intro)
+    return _diag('vanishing_gradients', 'warning', _conf(ratio_min, max(r, 1e-30)),
+                 dict(grad_norm_first=f, ratio=r, ratio_min=ratio_min, first_max=first_max),
+                 ['rescale_weights', 'lr_up', 'restart_warmup'],
+                 f"first block grad norm {f:.3g} < {first_max:g} and {r:.3g} of the largest layer's (< {ratio_min:g})",
+                 intro)
 
 # %% ../nbs/09_reflect.ipynb #503c0abf
-def dead_units(intro,
-               share:float=0.7): # share of a layer's units that are dead (AUTOTRAINER `gamma` = 0.7, its share of zero gradients: a dead unit zeroes its weights' gradients)
+def dead_units(intro,           # the `Introspector` to read
+               # share of a layer's units that are dead (AUTOTRAINER `gamma` = 0.7, its share of zero gradients:
+               # a dead unit zeroes its weights' gradients)
+               share:float=0.7):
     "Most units of an activation layer output <= 0 on >= 70% of inputs (DeepDiagnosis)"
     d = intro.obs.get('unit_dead')
     if not d: return None
     bad = {k: v for k,v in d.items() if v >= share}
     if not bad: return None
     k, v = max(bad.items(), key=lambda kv: kv[1])
-    return _diag('dead_units', 'warning', _conf(v, share, decades=0.15), dict(layers=bad, share=share), ['rescale_weights', 'lr_down', 'restart_warmup', 'rollback'],
+    return _diag('dead_units', 'warning', _conf(v, share, decades=0.15), dict(layers=bad, share=share),
+                 ['rescale_weights', 'lr_down', 'restart_warmup', 'rollback'],
                  f"{len(bad)} activation layers have >= {share:.0%} dead units (worst {k}: {v:.0%})", intro)
 
-def saturated_units(intro,
-                    share:float=0.3): # share of a layer's units that are saturated; healthy fault-suite runs measure 0, lr x100 and init x100 runs 0.47..1 (`bench faults`)
+# %% ../nbs/09_reflect.ipynb #440838ee
+def saturated_units(intro,           # the `Introspector` to read
+                    # share of a layer's units that are saturated; healthy fault-suite runs measure 0,
+                    # lr x100 and init x100 runs 0.47..1 (`bench faults`)
+                    share:float=0.3):
     "Many units of an activation layer sit at |x| >= 5 on most inputs (DeepDiagnosis)"
     d = intro.obs.get('unit_sat')
     if not d: return None
     bad = {k: v for k,v in d.items() if v >= share}
     if not bad: return None
     k, v = max(bad.items(), key=lambda kv: kv[1])
-    return _diag('saturated_units', 'warning', _conf(v, share, decades=0.5), dict(layers=bad, share=share), ['rescale_weights', 'lr_down', 'weight_decay_up', 'rollback'],
+    return _diag('saturated_units', 'warning', _conf(v, share, decades=0.5), dict(layers=bad, share=share),
+                 ['rescale_weights', 'lr_down', 'weight_decay_up', 'rollback'],
                  f"{len(bad)} activation layers have >= {share:.0%} saturated units (worst {k}: {v:.0%})", intro)
 
-def attention_collapse(intro,
-                       entropy_max:float=0.1, # normalised entropy below which a head is collapsed (near one-hot rows); healthy runs keep every head above 0.34 (measured, `bench faults`)
-                       share:float=0.5):      # share of heads that must be collapsed
+# %% ../nbs/09_reflect.ipynb #f5f19647
+def attention_collapse(intro,              # the `Introspector` to read
+                       # normalised entropy below which a head is collapsed (near one-hot rows);
+                       # healthy runs keep every head above 0.34 (measured, `bench faults`)
+                       entropy_max:float=0.1,
+                       share:float=0.5):   # share of heads that must be collapsed
     "Attention heads look at a single token: entropy near zero"
     e = intro.obs.get('attn_entropy')
     if not e: return None
     heads = [x for v in e.values() for x in v]; low = [x for x in heads if x < entropy_max]
     if len(low) < share*len(heads): return None
-    return _diag('attention_collapse', 'warning', _conf(entropy_max, max(_median(low), 1e-6)), dict(collapsed=len(low), heads=len(heads), entropy_max=entropy_max, median=_median(low)),
+    return _diag('attention_collapse', 'warning', _conf(entropy_max, max(_median(low), 1e-6)),
+                 dict(collapsed=len(low), heads=len(heads), entropy_max=entropy_max, median=_median(low)),
                  ['temper_attention', 'lr_down', 'rollback', 'restart_warmup'],
-                 f"{len(low)} of {len(heads)} heads have normalised attention entropy < {entropy_max:g} (median {_median(low):.2g})", intro)
+                 f"{len(low)} of {len(heads)} heads have normalised attention entropy < {entropy_max:g} "
+                 f"(median {_median(low):.2g})", intro)
 
-def attention_diffusion(intro,
-                        entropy_min:float=0.98, # normalised entropy above which a head attends almost uniformly (a fresh model sits at ~1.0)
-                        share:float=0.9,        # share of heads that must be diffuse
-                        min_pct:float=0.5,      # only after this share of training (at the start every head is diffuse)
-                        min_steps:int=100):     # and after this many steps: healthy tiny runs leave uniform attention within 60..100 steps (measured: mean entropy 0.93 at step 60, every head < 0.88 at step 100)
+# %% ../nbs/09_reflect.ipynb #91dc51c8
+def attention_diffusion(intro,                   # the `Introspector` to read
+                        # normalised entropy above which a head attends almost uniformly (a fresh model sits at ~1.0)
+                        entropy_min:float=0.98,
+                        share:float=0.9,         # share of heads that must be diffuse
+                        min_pct:float=0.5,       # only after this share of training (at first every head is diffuse)
+                        # and after this many steps: healthy tiny runs leave uniform attention within 60..100 steps
+                        # (measured: mean entropy 0.93 at step 60, every head < 0.88 at step 100)
+                        min_steps:int=100):
     "Attention stays near uniform late in training: the heads learned nothing"
     e = intro.obs.get('attn_entropy'); p = intro.obs.get('pct_train', 0.)
     if not e or not p >= min_pct or intro.step < min_steps: return None
     heads = [x for v in e.values() for x in v]; hi = [x for x in heads if x > entropy_min]
     if len(hi) < share*len(heads): return None
-    return _diag('attention_diffusion', 'warning', 0.5 + 0.5*len(hi)/len(heads), dict(diffuse=len(hi), heads=len(heads), entropy_min=entropy_min),
-                 ['lr_up', 'restart_warmup'], f"{len(hi)} of {len(heads)} heads still attend almost uniformly (entropy > {entropy_min:g}) at {p:.0%} of training", intro)
+    return _diag('attention_diffusion', 'warning', 0.5 + 0.5*len(hi)/len(heads),
+                 dict(diffuse=len(hi), heads=len(heads), entropy_min=entropy_min), ['lr_up', 'restart_warmup'],
+                 f"{len(hi)} of {len(heads)} heads still attend almost uniformly (entropy > {entropy_min:g}) "
+                 f"at {p:.0%} of training", intro)
 
 # %% ../nbs/09_reflect.ipynb #3c7552d2
-def overfitting(intro,
-                epsilon:float=1e-2, # change of validation and training loss that counts (AUTOTRAINER `loss_issue` epsilon 10e-3 = 0.01)
-                patience:int=2):    # consecutive evaluations with validation up and training down (AUTOTRAINER: count > `determine_threshold` = 1)
+def overfitting(intro,               # the `Introspector` to read
+                # change of validation and training loss that counts (AUTOTRAINER `loss_issue` epsilon 10e-3 = 0.01)
+                epsilon:float=1e-2,
+                # consecutive evaluations with validation up and training down
+                # (AUTOTRAINER: count > `determine_threshold` = 1)
+                patience:int=2):
     "Validation loss rising while training loss falls, the gap growing"
     vh = intro.valid_history
     if len(vh) < patience + 1: return None
@@ -204,41 +265,70 @@ def overfitting(intro,
     ok = all(b[1] - a[1] > epsilon and a[2] - b[2] > epsilon for a,b in zip(last, last[1:]))
     if not ok: return None
     (s0, v0, t0), (s1, v1, t1) = last[0], last[-1]
-    return _diag('overfitting', 'warning', _conf(v1 - v0, epsilon*patience), dict(valid=[x[1] for x in last], train=[x[2] for x in last], gap=v1 - t1, gap_before=v0 - t0),
+    return _diag('overfitting', 'warning', _conf(v1 - v0, epsilon*patience),
+                 dict(valid=[x[1] for x in last], train=[x[2] for x in last], gap=v1 - t1, gap_before=v0 - t0),
                  ['weight_decay_up', 'dropout_up', 'early_stop', 'rollback'],
-                 f"validation loss rose {v0:.4g} -> {v1:.4g} while training fell {t0:.4g} -> {t1:.4g} over {patience} evaluations (gap {v0-t0:+.3g} -> {v1-t1:+.3g})", intro)
+                 f"validation loss rose {v0:.4g} -> {v1:.4g} while training fell {t0:.4g} -> {t1:.4g} "
+                 f"over {patience} evaluations (gap {v0-t0:+.3g} -> {v1-t1:+.3g})", intro)
 
-def too_few_tokens(intro,
-                   min_tokens_per_param:float=20/16): # Chinchilla's 20 tokens/param, reachable by repeating the corpus at most 16 times (Muennighoff et al. 2023)
-    "The training corpus is too small for the model, however many epochs are run (info: a planning problem, more data or a smaller model, that no action during the run repairs; the cycle acts on `overfitting` when it shows)"
+# %% ../nbs/09_reflect.ipynb #047f7abb
+def too_few_tokens(intro,  # the `Introspector` to read
+                   # Chinchilla's 20 tokens/param, reachable by repeating the corpus at most 16 times
+                   # (Muennighoff et al. 2023)
+                   min_tokens_per_param:float=20/16):
+    ("The training corpus is too small for the model, however many epochs are run (info: a planning problem, more "
+     "data or a smaller model, that no action during the run repairs; the cycle acts on `overfitting` when it shows)")
     t = intro.obs.get('corpus_tokens_per_param')
     if t is None or t >= min_tokens_per_param: return None
-    return _diag('too_few_tokens', 'info', _conf(min_tokens_per_param, t), dict(corpus_tokens_per_param=t, min_tokens_per_param=min_tokens_per_param),
+    return _diag('too_few_tokens', 'info', _conf(min_tokens_per_param, t),
+                 dict(corpus_tokens_per_param=t, min_tokens_per_param=min_tokens_per_param),
                  ['weight_decay_up', 'dropout_up', 'early_stop'],
-                 f"{t:.3g} corpus tokens per parameter < {min_tokens_per_param:.3g} (Chinchilla 20 per parameter, at most 16 repeats)", intro)
+                 f"{t:.3g} corpus tokens per parameter < {min_tokens_per_param:.3g} "
+                 "(Chinchilla 20 per parameter, at most 16 repeats)", intro)
 
 # %% ../nbs/09_reflect.ipynb #8de87f90
-def lr_too_high(intro,
-                update_max:float=0.1,   # update/weight ratio above which steps overwrite the weights (Karpathy's rule of thumb is ~1e-3; healthy fault-suite runs peak at 0.035, lr x100 starts at 0.6: measured)
-                lookback:int=10,        # observations in which a large update counts (100 steps at the default `every`: blown-up weights shrink the ratio later, lr x100 falls below 0.1 after ~30 steps)
+def lr_too_high(intro,                  # the `Introspector` to read
+                # update/weight ratio above which steps overwrite the weights (Karpathy's rule of thumb is ~1e-3;
+                # healthy fault-suite runs peak at 0.035, lr x100 starts at 0.6: measured)
+                update_max:float=0.1,
+                # observations in which a large update counts (100 steps at the default `every`: blown-up weights
+                # shrink the ratio later, lr x100 falls below 0.1 after ~30 steps)
+                lookback:int=10,
                 stall:float=1e-3,       # relative loss slope per step above which the loss is not falling
-                severe:float=0.3):      # an update/weight ratio above this is damage by itself (30% of the weights rewritten per step; lr x100 measures 0.6 from step 10, before saturation shows at the first activation check, step 50)
+                # an update/weight ratio above this is damage by itself (30% of the weights rewritten per step;
+                # lr x100 measures 0.6 from step 10, before saturation shows at the first activation check, step 50)
+                severe:float=0.3,
+                sat_share:float=0.3,    # saturated units are damage from this share (`saturated_units`' `share`)
+                collapse_max:float=0.1, # collapsed attention is damage when the lowest head entropy is below this...
+                collapse_mean:float=0.2, # ...and the mean head entropy below this
+                spike_z:float=6.):      # a loss spike is damage from this robust z-score (`loss_spike`'s `z`)
     "Updates far too large for the weights, with damage to show for it"
     ur = _recent(intro, 'update_ratio', lookback); o = intro.obs
     if not ur or max(ur) <= update_max: return None
-    harm = [n for n,c in [('loss not falling', o.get('loss_rel_slope', -1) > -stall and len(intro.losses) >= intro.window),
-                          ('saturated units', (o.get('saturated_units') or 0) >= 0.3),
-                          ('collapsed attention', (o.get('attn_entropy_min', 1) or 1) < 0.1 and o.get('attn_entropy_mean', 1) < 0.2),
-                          ('loss spike', o.get('loss_spike_z', 0) >= 6), ('non-finite values', bool(o.get('nonfinite_loss') or o.get('grad_nonfinite'))),
+    harm = [n for n,c in [('loss not falling',
+                           o.get('loss_rel_slope', -1) > -stall and len(intro.losses) >= intro.window),
+                          ('saturated units', (o.get('saturated_units') or 0) >= sat_share),
+                          ('collapsed attention', (o.get('attn_entropy_min', 1) or 1) < collapse_max
+                                                  and o.get('attn_entropy_mean', 1) < collapse_mean),
+                          ('loss spike', o.get('loss_spike_z', 0) >= spike_z),
+                          ('non-finite values', bool(o.get('nonfinite_loss') or o.get('grad_nonfinite'))),
                           (f'updates rewriting over {severe:.0%} of the weights per step', ur[-1] > severe)] if c]
     if not harm: return None
-    return _diag('lr_too_high', 'warning', _conf(max(ur), update_max), dict(update_ratio_max=max(ur), update_ratio=ur[-1], update_max=update_max, harm=harm, lr=o.get('lr')),
+    return _diag('lr_too_high', 'warning', _conf(max(ur), update_max),
+                 dict(update_ratio_max=max(ur), update_ratio=ur[-1], update_max=update_max, harm=harm, lr=o.get('lr')),
                  ['lr_down', 'rescale_weights', 'restart_warmup', 'clip_grad'],
-                 f"update/weight ratio reached {max(ur):.3g} > {update_max:g} in the last {len(ur)} observations, with {', '.join(harm)}", intro)
+                 f"update/weight ratio reached {max(ur):.3g} > {update_max:g} in the last {len(ur)} observations, "
+                 f"with {', '.join(harm)}", intro)
 
-def lr_too_low(intro,
-               update_min:float=4e-3,  # update/weight ratio below which steps barely move the weights: healthy fault-suite runs measure >= 0.006 before annealing, tuned Tiny Shakespeare 0.007..0.0165 in its first 250 steps, lr /10 there 0.0017..0.0038, lr /1000 ~1e-4 (measured; Karpathy's rule of thumb is ~1e-3)
-               slope:float=1e-3,       # and the loss falls by less than this share per step (healthy runs fall faster at peak lr: `max_rel_slope_at_peak_lr` in `bench faults`)
+# %% ../nbs/09_reflect.ipynb #7b02831b
+def lr_too_low(intro,                  # the `Introspector` to read
+               # update/weight ratio below which steps barely move the weights: healthy fault-suite runs measure
+               # >= 0.006 before annealing, tuned Tiny Shakespeare 0.007..0.0165 in its first 250 steps, lr /10 there
+               # 0.0017..0.0038, lr /1000 ~1e-4 (measured; Karpathy's rule of thumb is ~1e-3)
+               update_min:float=4e-3,
+               # and the loss falls by less than this share per step
+               # (healthy runs fall faster at peak lr: `max_rel_slope_at_peak_lr` in `bench faults`)
+               slope:float=1e-3,
                anneal:float=0.5,       # skip while the lr is below this share of its peak so far (final annealing)
                lookback:int=3):        # observations that must all agree
     "Steps too small to move the weights, and the loss barely falls"
@@ -246,16 +336,28 @@ def lr_too_low(intro,
     if len(ur) < lookback or max(ur) >= update_min: return None
     if o.get('lr_max') and o.get('lr', 0) < anneal*o['lr_max']: return None
     if o.get('loss_rel_slope', 0) < -slope: return None
-    return _diag('lr_too_low', 'warning', _conf(update_min, max(max(ur), 1e-12), decades=2), dict(update_ratio=max(ur), update_min=update_min, loss_rel_slope=o.get('loss_rel_slope'), lr=o.get('lr')),
+    return _diag('lr_too_low', 'warning', _conf(update_min, max(max(ur), 1e-12), decades=2),
+                 dict(update_ratio=max(ur), update_min=update_min, loss_rel_slope=o.get('loss_rel_slope'),
+                      lr=o.get('lr')),
                  ['lr_up', 'restart_warmup'],
-                 f"update/weight ratio {max(ur):.2g} < {update_min:g} for {lookback} observations and the loss falls {-o.get('loss_rel_slope', 0):.2g}/step (< {slope:g})", intro)
+                 f"update/weight ratio {max(ur):.2g} < {update_min:g} for {lookback} observations and the loss falls "
+                 f"{-o.get('loss_rel_slope', 0):.2g}/step (< {slope:g})", intro)
 
 # %% ../nbs/09_reflect.ipynb #dfaef017
-def _layer_alphas(o, min_dim):
+def _layer_alphas(o,       # an observation with `matrix_alpha` (and `matrix_min_dim`)
+                  min_dim): # only matrices at least this wide (None: all)
     ma, sr = o.get('matrix_alpha') or {}, o.get('stable_rank') or {}
     return ma if min_dim is None else {k: v for k,v in ma.items() if o.get('matrix_min_dim', {}).get(k, 0) >= min_dim}
 
-def _spectral(intro, kind, test, band, min_dim, min_pct, repeat, actions, word):
+def _spectral(intro,   # the `Introspector` to read
+              kind,    # the diagnosis kind
+              test,    # `test(median alpha of a layer)` is True for a bad layer
+              band,    # the healthy alpha band, for the evidence
+              min_dim, # only matrices at least this wide
+              min_pct, # only after this share of training
+              repeat,  # the same layers bad in this many consecutive spectra
+              actions, # suggested actions
+              word):   # how the message says what is wrong with alpha (e.g. '> 6')
     hist = [(s, o) for s,o in intro.history if 'matrix_alpha' in o][-repeat:]
     if len(hist) < repeat or not intro.obs.get('pct_train', 0) >= min_pct: return None
     sets = []
@@ -265,44 +367,56 @@ def _spectral(intro, kind, test, band, min_dim, min_pct, repeat, actions, word):
         sets.append({k for k,v in lay.items() if test(_median(v))})
     bad = set.intersection(*sets) if sets else set()
     if not bad: return None
-    lay = {k: _median([v for kk,v in _layer_alphas(hist[-1][1], min_dim).items() if kk.rsplit('.', 1)[0] == k]) for k in sorted(bad)}
+    lay = {k: _median([v for kk,v in _layer_alphas(hist[-1][1], min_dim).items() if kk.rsplit('.', 1)[0] == k])
+           for k in sorted(bad)}
     return _diag(kind, 'info', 0.5, dict(layer_alpha=lay, band=band), actions,
-                 f"{len(bad)} layers have weight-spectrum alpha {word} ({', '.join(f'{k} {v:.2f}' for k,v in lay.items())})", intro)
+                 f"{len(bad)} layers have weight-spectrum alpha {word} "
+                 f"({', '.join(f'{k} {v:.2f}' for k,v in lay.items())})", intro)
 
-def undertrained_layers(intro,
+# %% ../nbs/09_reflect.ipynb #71b8075f
+def undertrained_layers(intro,              # the `Introspector` to read
                         alpha_max:float=6., # WeightWatcher: alpha > 6 is under-trained
-                        min_dim:int=128,    # only matrices this wide (fits on narrower ones are noise: measured in 04_introspect)
+                        min_dim:int=128,    # only matrices this wide (narrower fits are noise, measured in introspect)
                         min_pct:float=0.5,  # only after this share of training
                         repeat:int=2):      # the same layers in this many consecutive spectra
     "Layers whose weight spectrum still looks random late in training (WeightWatcher alpha > 6)"
-    return _spectral(intro, 'undertrained_layers', lambda a: a > alpha_max, (2., alpha_max), min_dim, min_pct, repeat, ['lr_up', 'restart_warmup'], f"> {alpha_max:g}")
+    return _spectral(intro, 'undertrained_layers', lambda a: a > alpha_max, (2., alpha_max), min_dim, min_pct, repeat,
+                     ['lr_up', 'restart_warmup'], f"> {alpha_max:g}")
 
-def overtrained_layers(intro,
+# %% ../nbs/09_reflect.ipynb #44c5d11c
+def overtrained_layers(intro,              # the `Introspector` to read
                        alpha_min:float=2., # WeightWatcher: alpha < 2 is over-trained
                        min_dim:int=128,    # only matrices this wide (see `undertrained_layers`)
                        min_pct:float=0.5,  # only after this share of training
                        repeat:int=2):      # the same layers in this many consecutive spectra
     "Layers whose weight spectrum is too heavy-tailed (WeightWatcher alpha < 2)"
-    return _spectral(intro, 'overtrained_layers', lambda a: a < alpha_min, (alpha_min, 6.), min_dim, min_pct, repeat, ['weight_decay_up', 'early_stop'], f"< {alpha_min:g}")
+    return _spectral(intro, 'overtrained_layers', lambda a: a < alpha_min, (alpha_min, 6.), min_dim, min_pct, repeat,
+                     ['weight_decay_up', 'early_stop'], f"< {alpha_min:g}")
 
-def mode_collapse(intro,
-                  repetition_max:float=0.5): # median share of repeated 4-grams in sampled continuations; healthy runs measure <= 0.05 (`bench faults`), a looping model near 1
+# %% ../nbs/09_reflect.ipynb #f0518e69
+def mode_collapse(intro, # the `Introspector` to read
+                  # median share of repeated 4-grams in sampled continuations; healthy runs measure <= 0.05
+                  # (`bench faults`), a looping model near 1
+                  repetition_max:float=0.5):
     "Sampled continuations repeat themselves (the IIT seed's failure)"
     r = intro.obs.get('gen_repetition')
     if r is None or r <= repetition_max: return None
     d2 = intro.obs.get('gen_distinct_2', float('nan'))
-    return _diag('mode_collapse', 'warning', _conf(r, repetition_max, decades=0.3), dict(gen_repetition=r, gen_distinct_2=d2, repetition_max=repetition_max),
-                 ['dropout_up', 'rollback', 'lr_down'], f"sampled text repeats {r:.0%} of its 4-grams (> {repetition_max:.0%}), distinct-2 {d2:.2f}", intro)
+    return _diag('mode_collapse', 'warning', _conf(r, repetition_max, decades=0.3),
+                 dict(gen_repetition=r, gen_distinct_2=d2, repetition_max=repetition_max),
+                 ['dropout_up', 'rollback', 'lr_down'],
+                 f"sampled text repeats {r:.0%} of its 4-grams (> {repetition_max:.0%}), distinct-2 {d2:.2f}", intro)
 
 # %% ../nbs/09_reflect.ipynb #80595a3c
 RULES = [nonfinite_loss, loss_spike, divergence, exploding_gradients, vanishing_gradients, dead_units, saturated_units,
          attention_collapse, attention_diffusion, overfitting, plateau, oscillation, lr_too_high, lr_too_low,
          undertrained_layers, overtrained_layers, mode_collapse, too_few_tokens]
-KINDS = ('nonfinite_loss', 'loss_spike', 'divergence', 'exploding_gradients', 'vanishing_gradients', 'dead_units', 'saturated_units',
-         'attention_collapse', 'attention_diffusion', 'overfitting', 'plateau', 'oscillation', 'lr_too_high', 'lr_too_low',
-         'undertrained_layers', 'overtrained_layers', 'mode_collapse', 'too_few_tokens')
+KINDS = ('nonfinite_loss', 'loss_spike', 'divergence', 'exploding_gradients', 'vanishing_gradients', 'dead_units',
+         'saturated_units', 'attention_collapse', 'attention_diffusion', 'overfitting', 'plateau', 'oscillation',
+         'lr_too_high', 'lr_too_low', 'undertrained_layers', 'overtrained_layers', 'mode_collapse', 'too_few_tokens')
 
-def reflect(intro, rules:list=None): # an `Introspector` with observations; rules (default `RULES`)
+def reflect(intro,           # an `Introspector` with observations
+            rules:list=None): # rules (default `RULES`)
     "All diagnoses the `rules` make from `intro`'s observations"
     res = []
     for r in (RULES if rules is None else rules):
@@ -316,58 +430,73 @@ class ReflectCallback(Callback):
     order = Introspector.order + 1
     def __init__(self,
                  rules:list=None,         # rules to run (default `RULES`)
-                 pct:float=0.1,           # share of training steps at which reflection runs (`--reflection-pct`); at most on observed steps
+                 pct:float=0.1,           # share of training steps at which reflection runs (`--reflection-pct`)
                  repeat_every:int=100,    # re-journal a persisting diagnosis every this many steps
                  journal:bool=True):      # write diagnoses to `learn.journal`
-        check(isinstance(pct, (int, float)) and 0 < pct <= 1, f"reflection pct must be in (0, 1], got {pct!r}", "pass --reflection-pct 0.1 (reflect on 10% of steps)")
+        check(isinstance(pct, (int, float)) and 0 < pct <= 1, f"reflection pct must be in (0, 1], got {pct!r}",
+              "pass --reflection-pct 0.1 (reflect on 10% of steps)")
         store_attr(); self.rules = RULES if rules is None else list(rules)
         self.history, self._last, self._active = [], -10**9, {}
 
-    @property
-    def period(self): return max(1, round(1/self.pct))
+# %% ../nbs/09_reflect.ipynb #324ac8c4
+@patch(as_prop=True)
+def period(self:ReflectCallback): return max(1, round(1/self.pct))
 
-    def before_fit(self): self.learn.diagnoses = []
-    def before_batch(self):
-        if self.training: self.learn.diagnoses = []
+# %% ../nbs/09_reflect.ipynb #524e1cd0
+@patch
+def before_fit(self:ReflectCallback): self.learn.diagnoses = []
 
-    def after_batch(self):
-        if not self.training: return
-        intro = getattr(self.learn, 'introspector', None)
-        if intro is None or not intro.history or intro.history[-1][0] != intro.step - 1: return   # no fresh observation
-        if intro.step - 1 - self._last < self.period: return
-        self._last = intro.step - 1
-        ds = reflect(intro, self.rules)
-        for d in ds: d.step = intro.step - 1
-        self.learn.diagnoses = ds
-        self.history.append((intro.step - 1, ds))
-        now = {d.kind for d in ds}
-        for d in ds:
-            first = self._active.get(d.kind)
-            if first is None or d.step - first >= self.repeat_every:
-                self._active[d.kind] = d.step
-                self._log(d)
-        for k in list(self._active):
-            if k not in now: del self._active[k]
+# %% ../nbs/09_reflect.ipynb #90750aef
+@patch
+def before_batch(self:ReflectCallback):
+    if self.training: self.learn.diagnoses = []
 
-    def _log(self, d):
-        j = getattr(self.learn, 'journal', None)
-        if self.journal and j is not None:
-            j.log('diagnosis', d.step, dict(d.to_dict(), message=f"step {d.step}: {d}"))
+# %% ../nbs/09_reflect.ipynb #90cb86f5
+@patch
+def _log(self:ReflectCallback,
+         d:Diagnosis): # the diagnosis to journal
+    j = getattr(self.learn, 'journal', None)
+    if self.journal and j is not None:
+        j.log('diagnosis', d.step, dict(d.to_dict(), message=f"step {d.step}: {d}"))
 
-    @property
-    def first_seen(self):
-        "Dict kind -> first step at which it was diagnosed"
-        res = {}
-        for s,ds in self.history:
-            for d in ds: res.setdefault(d.kind, s)
-        return res
+# %% ../nbs/09_reflect.ipynb #1c2cbd2d
+@patch
+def after_batch(self:ReflectCallback):
+    if not self.training: return
+    intro = getattr(self.learn, 'introspector', None)
+    if intro is None or not intro.history or intro.history[-1][0] != intro.step - 1: return   # no fresh observation
+    if intro.step - 1 - self._last < self.period: return
+    self._last = intro.step - 1
+    ds = reflect(intro, self.rules)
+    for d in ds: d.step = intro.step - 1
+    self.learn.diagnoses = ds
+    self.history.append((intro.step - 1, ds))
+    now = {d.kind for d in ds}
+    for d in ds:
+        first = self._active.get(d.kind)
+        if first is None or d.step - first >= self.repeat_every:
+            self._active[d.kind] = d.step
+            self._log(d)
+    for k in list(self._active):
+        if k not in now: del self._active[k]
+
+# %% ../nbs/09_reflect.ipynb #e54006f1
+@patch(as_prop=True)
+def first_seen(self:ReflectCallback):
+    "Dict kind -> first step at which it was diagnosed"
+    res = {}
+    for s,ds in self.history:
+        for d in ds: res.setdefault(d.kind, s)
+    return res
 
 # %% ../nbs/09_reflect.ipynb #d2c80208
 def introspection_cbs(introspection:int=1,      # 0 none, 1..3 the introspection level
                       reflection_pct:float=0.1, # share of steps at which reflection runs (0: no reflection)
                       **intro_kw):              # more `Introspector` arguments (frequencies)
     "The callbacks for `metacog train --introspection N --reflection-pct P`"
-    check(introspection in (0, 1, 2, 3), f"--introspection must be 0..3, got {introspection!r}", "pass 0 (off), 1, 2 or 3")
+    check(introspection in (0, 1, 2, 3), f"--introspection must be 0..3, got {introspection!r}",
+          "pass 0 (off), 1, 2 or 3")
     check(0 <= reflection_pct <= 1, f"--reflection-pct must be in [0, 1], got {reflection_pct!r}", "pass e.g. 0.1")
     if not introspection: return []
-    return [Introspector(level=introspection, **intro_kw)] + ([ReflectCallback(pct=reflection_pct)] if reflection_pct > 0 else [])
+    return ([Introspector(level=introspection, **intro_kw)]
+            + ([ReflectCallback(pct=reflection_pct)] if reflection_pct > 0 else []))

@@ -35,7 +35,7 @@ def timeline(recs:list): # journal records
     out = []
     for r in sorted(recs, key=lambda r: r['step']):
         if r['kind'] == 'observation': continue
-        m = r['data'].get('message') or f"step {r['step']}: {r['kind']} " + ', '.join(f"{k}={_fmt(v)}" for k,v in r['data'].items() if not isinstance(v, (dict, list)))
+        m = r['data'].get('message') or f"step {r['step']}: {r['kind']} " + ', '.join(f"{k}={fmt(v)}" for k,v in r['data'].items() if not isinstance(v, (dict, list)))
         out.append(f"[{r['kind']:>9}] {m}")
     return out
 
