@@ -56,7 +56,7 @@ def _spread(xs):
     return statistics.stdev(xs) if len(xs) > 1 else 0.
 
 def repair_run(fault:str, seed:int, cycle:bool, steps:int=240, window:int=40, level:int=2, strategy_file=None, adapt:bool=True, **kw):
-    "One run of `metacog.reflect`'s fault suite, with or without the cycle; a dict of outcomes"
+    "One run of `metacog.faults` suite, with or without the cycle; a dict of outcomes"
     cbs = cycle_cbs(strategy_file, adapt, window=window, seed=seed) if cycle else []
     r = run_fault(fault, seed=seed, level=level, steps=steps, cbs=cbs, **kw)
     learn = r['learn']
@@ -71,7 +71,7 @@ def repair_run(fault:str, seed:int, cycle:bool, steps:int=240, window:int=40, le
                 taken=' '.join(f"{o['action']}:{o['decision'][0]}" for o in outs + und))   # u: still under evaluation when the run ended (kept)
 
 @bench('repair')
-def bench_repair(faults:str=None,         # comma-separated subset of `metacog.reflect.FAULTS` (default: all)
+def bench_repair(faults:str=None,         # comma-separated subset of `metacog.faults.FAULTS` (default: all)
                  seeds:int=3,             # seeds per fault and arm
                  steps:int=240,           # training steps per run (the fault suite's default)
                  window:int=40,           # the cycle's evaluation window: 40, since lr x100 makes faster progress than a sane lr for ~30 steps before its damage shows (a 20-step comparison keeps the high lr)
@@ -80,7 +80,7 @@ def bench_repair(faults:str=None,         # comma-separated subset of `metacog.r
                  threads:int=1,           # torch threads (1 is fastest on a shared 2-core machine)
                  adapt:bool=False,        # let strategies learn from fault to fault (default: each run starts from the prior)
                  out:str='bench_results'): # folder for the table
-    "The fault-injection suite of `metacog.reflect`, each fault with and without the cycle: repaired, final valid loss, actions, reverts"
+    "The fault-injection suite of `metacog.faults`, each fault with and without the cycle: repaired, final valid loss, actions, reverts"
     if threads: torch.set_num_threads(threads)
     names = faults.split(',') if faults else list(FAULTS)
     for f in names: check(f in FAULTS, f"unknown fault {f!r}", f"use names from {', '.join(FAULTS)}")

@@ -6,32 +6,15 @@ Docs: https://metacog-dev.github.io/metacog/cli.html.md"""
 
 # %% ../nbs/15_cli.ipynb #3fddc15a
 from __future__ import annotations
-import sys, json, contextlib, inspect
+import sys, json, re, random, shutil, contextlib, inspect
 from pathlib import Path
 from fastcore.all import *
 from fastcore.script import anno_parser
-from fastai.basics import *
-from transformers import AutoModelForCausalLM
-from .core import *
-from .data import *
-from .model import *
-from .train import *
-from .iit import iit_cbs
-from .growth import *
-from .selfq import *
-from .report import *
-from .cycle import metacog_cbs, STRATEGY_FILE
-from .bench import BENCHES, run_bench
-import metacog.bench_iit, metacog.bench_introspect, metacog.bench_growth, metacog.bench_selfq, metacog.bench_cycle   # they register their benchmarks
-from transformers import LlamaConfig, AutoTokenizer
-import safetensors.torch as st
-import torch
-from .data import load_corpus, bundled_corpus
-from .model import load_model, save_model
+from .core import *   # light: no torch, so that `metacog -h` answers at once
 
 # %% auto #0
-__all__ = ['COMMANDS', 'NONFINITE_WITH_CYCLE', 'GROW_CHECK_TOKENS', 'command', 'run_command', 'train_config', 'train',
-           'generate_cmd', 'export_cmd', 'report', 'grow_cmd', 'selflearn', 'main']
+__all__ = ['COMMANDS', 'NONFINITE_WITH_CYCLE', 'GROW_CHECK_TOKENS', 'BENCH_HELP', 'command', 'run_command', 'train_config',
+           'train', 'generate_cmd', 'export_cmd', 'report', 'grow_cmd', 'selflearn', 'benchmarks', 'main']
 
 # %% ../nbs/15_cli.ipynb #78cfd4d6
 COMMANDS = {}
@@ -51,6 +34,10 @@ def run_command(name:str, # a key of `COMMANDS`
 
 # %% ../nbs/15_cli.ipynb #a0202839
 def _check_train_args(steps, batch_size, eval_every, checkpoint_every, max_length, lr, fp16, bf16, scheduler, tokenizer, preset, grad_accum, valid_pct):
+    "Refuse bad `metacog train` options before anything is written, naming the option and the fix"
+    import torch
+    from metacog.train import SCHEDULERS
+    from metacog.model import PRESETS
     check(steps > 0, f"--steps must be positive, got {steps}", "pass --steps 100 or more")
     check(batch_size > 0, f"--batch-size must be positive, got {batch_size}", "pass --batch-size 16, for example")
     check(eval_every > 0, f"--eval-every must be positive, got {eval_every}", "pass --eval-every 100, for example")
@@ -67,7 +54,7 @@ def _check_train_args(steps, batch_size, eval_every, checkpoint_every, max_lengt
     check(tokenizer in ('char', 'bpe'), f"unknown --tokenizer {tokenizer!r}", "use char or bpe")
     check(preset in PRESETS, f"unknown --preset {preset!r}", f"use one of {', '.join(PRESETS)}")
 
-# %% ../nbs/15_cli.ipynb #2984ac48
+# %% ../nbs/15_cli.ipynb #f44b56e2
 _NOT_CONFIG = ('out', 'name', 'resume', 'quiet', 'metacog', 'no_metacog', 'no_adapt')   # where a run goes and how it prints
 
 def train_config(**opts)->dict: # the options of `train`, by name
@@ -75,9 +62,10 @@ def train_config(**opts)->dict: # the options of `train`, by name
     d = {k: v for k,v in opts.items() if k not in _NOT_CONFIG}
     return dict(d, corpus=d['corpus'] or 'bundled:facts', metacog=not opts['no_metacog'], adapt=not opts['no_adapt'])
 
-# %% ../nbs/15_cli.ipynb #24496207
+# %% ../nbs/15_cli.ipynb #4fd72fb1
 def _resume_point(resume): # a run directory or a checkpoints/step_* folder (None: a new run)
     "The checkpoint folder to resume from, or None"
+    from metacog.train import latest_checkpoint
     if not resume: return None
     ckpt = latest_checkpoint(resume) if (Path(resume)/'checkpoints').exists() else Path(resume)
     check(ckpt is not None and (ckpt/'state.json').exists(), f"nothing to resume in {resume}",
@@ -86,6 +74,9 @@ def _resume_point(resume): # a run directory or a checkpoints/step_* folder (Non
 
 def _tokenizer_and_run_dir(ckpt, text, train_text, tokenizer, vocab_size, out, name):
     "(tokenizer, RunDir): a new tokenizer and run directory, or the checkpoint's after checking they fit the options"
+    from transformers import AutoTokenizer
+    from metacog.data import make_tokenizer
+    from metacog.train import corpus_sha1
     if ckpt is None: return make_tokenizer(tokenizer, train_text, vocab_size=vocab_size), new_run_dir(out, name)
     tok = AutoTokenizer.from_pretrained(ckpt/'tokenizer')
     cf = ckpt.parent.parent/'config.json'
@@ -97,18 +88,23 @@ def _tokenizer_and_run_dir(ckpt, text, train_text, tokenizer, vocab_size, out, n
           "resume with the original run's --corpus (and --valid-pct)")
     return tok, RunDir(ckpt.parent.parent)
 
-# %% ../nbs/15_cli.ipynb #7df8419a
+# %% ../nbs/15_cli.ipynb #2bbf7ef1
 NONFINITE_WITH_CYCLE = 20  # with the cycle on, non-finite losses are its to repair (rollback): stop only after this many in a row
 
 def _run_cbs(no_metacog, introspection, reflection_pct, strategy_file, no_adapt, grow_to, grow_every, iit_lambda, iit_every, iit_replay):
     "The metacognitive, growth and integration callbacks `metacog train` adds for its options"
+    from metacog.cycle import metacog_cbs
+    from metacog.growth import growth_cbs
+    from metacog.iit import iit_cbs
     cbs = metacog_cbs(metacog=not no_metacog, introspection=introspection or None, reflection_pct=reflection_pct,
                       strategy_file=strategy_file, adapt=not no_adapt)
     return cbs + L(growth_cbs(grow_to, grow_every)) + L(iit_cbs(iit_lambda, iit_every, iit_replay))
 
-# %% ../nbs/15_cli.ipynb #7019c8cd
+# %% ../nbs/15_cli.ipynb #b60757e4
 def _start(learn, ckpt, args, text, n_tok):
     "Load the checkpoint (resume) or write the run's config (new run); the step and random states to start from"
+    from metacog.model import count_params
+    from metacog.train import corpus_sha1, load_checkpoint
     rd, model, tok = learn.run_dir, learn.model, learn.tok
     if ckpt is not None:
         state = load_checkpoint(learn, ckpt)
@@ -123,7 +119,7 @@ def _start(learn, ckpt, args, text, n_tok):
                               f"({n_tok/n_params:.2f} per parameter)"))
     return dict(step=0, rng=None)
 
-# %% ../nbs/15_cli.ipynb #945973ee
+# %% ../nbs/15_cli.ipynb #dbae1bb4
 @command('train')
 def train(corpus:str=None,          # text file, folder of .txt files, or Hugging Face dataset name (default: the bundled facts corpus)
           out:str='runs',           # folder that holds run directories
@@ -157,7 +153,7 @@ def train(corpus:str=None,          # text file, folder of .txt files, or Huggin
           reflection_pct:float=None,# share of steps at which reflection runs (default: the reflector's)
           metacog:bool=False,       # run the metacognitive cycle (on by default; see --no-metacog)
           no_metacog:bool=False,    # observe and diagnose only: no actions on the run
-          strategy_file:str=STRATEGY_FILE, # where the cycle's learned strategies persist across runs
+          strategy_file:str='~/.metacog/strategies.json', # where the cycle's learned strategies persist across runs
           no_adapt:bool=False,      # do not learn from outcomes (the strategy file is read, not updated)
           grow_to:str=None,         # grow the model through the ages up to this one (e.g. 1 or age1)
           grow_every:int=None,      # steps between growths (default: grow at loss plateaus)
@@ -167,7 +163,13 @@ def train(corpus:str=None,          # text file, folder of .txt files, or Huggin
           selfq_every:int=None,     # run the self-questioning loop every N steps (ask, find gaps, mix gap data into batches)
           quiet:bool=False):        # no progress bar
     "Train a language model and leave a run directory"
-    args = train_config(**locals())
+    args = train_config(**locals())   # first: the options, and nothing else, are the locals here
+    from transformers import LlamaConfig
+    from fastai.torch_core import set_seed
+    from metacog.data import load_corpus, bundled_corpus, encode, lm_dls
+    from metacog.model import make_config, make_model, count_params
+    from metacog.train import metacog_learner
+    from metacog.selfq import SelfQCallback
     check(not (metacog and no_metacog), "--metacog and --no-metacog were both given", "pick one")
     check(introspection in (0, 1, 2, 3), f"--introspection must be 0, 1, 2 or 3, got {introspection}", "pass --introspection 1 (the default)")
     check(reflection_pct is None or 0 < reflection_pct <= 1, f"--reflection-pct must be in (0, 1], got {reflection_pct}",
@@ -217,6 +219,7 @@ def generate_cmd(run:str,                 # run directory (or a save_pretrained 
                  top_p:float=None,        # nucleus sampling mass
                  seed:int=None):          # random seed
     "Generate text with a run's model"
+    from metacog.model import load_model, generate
     p = Path(run)
     p = p/'model' if (p/'model').exists() else p
     check((p/'config.json').exists(), f"no model found in {run}", "pass a run directory that has finished training (it holds model/)")
@@ -230,6 +233,9 @@ def export_cmd(run:str,              # run directory
                out:str,              # folder to write a transformers model to
                checkpoint:str=None): # a checkpoints/step_* folder to export instead of the final model
     "Export a run's model (or one of its checkpoints) as a transformers `save_pretrained` folder"
+    from transformers import LlamaConfig, AutoTokenizer
+    import safetensors.torch as st
+    from metacog.model import load_model, make_model, save_model
     rd = RunDir(run, create=False)
     if checkpoint is None:
         check(rd.model.exists(), f"{run} has no model/ folder", "finish training, or pass --checkpoint checkpoints/step_NNNNNNNN")
@@ -248,6 +254,7 @@ def export_cmd(run:str,              # run directory
 def report(run_dir:str,          # run directory (holds journal.jsonl)
            no_plots:bool=False): # print the timeline only, write no plots
     "Print a readable timeline of a run from its journal and write plots to RUN_DIR/plots/"
+    from metacog.report import report_run
     return report_run(run_dir, plots=not no_plots)
 
 # %% ../nbs/15_cli.ipynb #bdf27951
@@ -257,11 +264,14 @@ GROW_CHECK_TOKENS = 8, 64  # the fixed batch that measures the loss change: 8 wi
 def grow_cmd(run_dir:str,                # run directory (or a save_pretrained folder)
              to_age:str=None,            # age (0, 1, 3, 6, 12, 15 or 'age1') or preset to grow to
              out:str=None,               # folder to save the grown model to (default: replace RUN_DIR/model)
-             noise:float=GROWTH_NOISE,   # relative noise of the split shares (symmetry breaking)
+             noise:float=0.01,           # relative noise of the split shares (symmetry breaking)
              seed:int=0,                 # seed of that noise and of the check batch
              where:str='interleave',     # where new layers go: interleave or top
-             init:str=GROWTH_INIT):          # new width units: clone (copies of old ones) or fresh
+             init:str='fresh'):           # new width units: clone (copies of old ones) or fresh
     "Grow a saved model to an older age, preserving its function"
+    import torch
+    from transformers import AutoModelForCausalLM
+    from metacog.growth import age_name, age_sizes, model_sizes, check_growable, grow, growth_record, fixed_loss
     check(to_age is not None, "which age to grow to?", "pass --to-age N (e.g. --to-age 1)")
     p = Path(run_dir)
     src = p/'model' if (p/'model'/'config.json').exists() else p
@@ -293,6 +303,7 @@ def grow_cmd(run_dir:str,                # run directory (or a save_pretrained f
 # %% ../nbs/15_cli.ipynb #60904950
 def _run_corpus(run:Path, corpus=None):
     "(training text, is it the bundled facts corpus) for a run"
+    from metacog.data import load_corpus, bundled_corpus
     cfg = json.loads((run/'config.json').read_text()) if (run/'config.json').exists() else {}
     src = corpus or cfg.get('corpus') or 'bundled:facts'
     text = bundled_corpus() if src == 'bundled:facts' else load_corpus(src)
@@ -319,6 +330,8 @@ def selflearn(run:str,                   # run directory written by `metacog tra
               no_wait:bool=False,        # end a cycle's questions when a limit is hit, instead of waiting
               seed:int=0):               # question order and fine-tune seed
     "Let a run's model question itself, find its gaps, and learn them"
+    from metacog.model import load_model, save_model
+    from metacog.selfq import world_questions, Limits, SelfQuestioner, make_teacher
     rp = Path(run)
     check((rp/'model'/'config.json').exists(), f"no model in {rp/'model'}", "pass a run directory written by `metacog train`")
     model, tok = load_model(rp/'model')
@@ -341,10 +354,27 @@ def selflearn(run:str,                   # run directory written by `metacog tra
     return st
 
 # %% ../nbs/15_cli.ipynb #e50ee398
+BENCH_HELP = {   # `metacog -h` lists the benchmarks without importing them (and PyTorch); a test keeps this true to `BENCHES`
+    'faults': 'Fault-injection suite: per fault, detected yes/no, steps to detection, false alarms on healthy runs',
+    'growth': "From scratch vs grown: compute (FLOPs, wall time) to reach the from-scratch run's final validation loss",
+    'iit': 'Phi auxiliary loss (lambda_phi 0 vs 0.3 vs 1) and IIT-guided replay: validation loss, repetition, cost',
+    'introspection': 'Cost of each introspection level as the ratio of its median chunk time to the same Learner without it',
+    'overhead': 'Median step time of `metacog_learner` (and variants) against a plain PyTorch loop, measured A B A B',
+    'repair': 'The fault-injection suite of `metacog.faults`, each fault with and without the cycle: repaired, final valid loss, actions, reverts',
+    'selflearn': 'Self-learning vs a same-token control on the bundled facts: gaps closed per token, validation loss',
+    'shakespeare': "Character-level Tiny Shakespeare in nanoGPT's CPU shape: 4 layers, 4 heads, width 128, context 64, batch 12, no dropout",
+    'untuned': 'Learning rate 10x too high and 10x too low, with and without the cycle, against the tuned run'}
+
+def benchmarks():
+    "The registry of benchmarks (`metacog.bench.BENCHES`), each benchmark module imported so that it registers its own"
+    import metacog.bench, metacog.bench_iit, metacog.bench_introspect, metacog.bench_growth, metacog.bench_selfq, metacog.bench_cycle
+    return metacog.bench.BENCHES
+
 def _usage():
     cmds = '\n'.join(f"  {k:<10} {(v.__doc__ or '').splitlines()[0]}" for k,v in sorted(COMMANDS.items()))
-    bs = '\n'.join(f"  {k:<12} {(v.__doc__ or '').splitlines()[0]}" for k,v in sorted(BENCHES.items()))
-    return f"usage: metacog COMMAND [options]   (metacog COMMAND -h for its options)\n\ncommands:\n{cmds}\n  bench      run a benchmark: metacog bench NAME [options]\n\nbenchmarks:\n{bs}"
+    bs = '\n'.join(f"  {k:<12} {v}" for k,v in sorted(BENCH_HELP.items()))
+    return (f"usage: metacog COMMAND [options]   (metacog COMMAND -h for its options)\n\ncommands:\n{cmds}\n"
+            f"  bench      run a benchmark: metacog bench NAME [options]\n\nbenchmarks:\n{bs}")
 
 def main(argv:list=None): # arguments (default: sys.argv[1:])
     "The `metacog` command"
@@ -354,6 +384,8 @@ def main(argv:list=None): # arguments (default: sys.argv[1:])
     try:
         if cmd == 'bench':
             if not rest or rest[0] in ('-h', '--help'): print(_usage()); return 0
+            benchmarks()
+            from metacog.bench import run_bench
             run_bench(rest[0], rest[1:])
         else: run_command(cmd, rest)
     except MetacogError as e:

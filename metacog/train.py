@@ -170,7 +170,7 @@ def plot_run(learn, fname=None):
     if fname: fig.savefig(fname, dpi=100); plt.close(fig)
     return fig
 
-# %% ../nbs/03_train.ipynb #79331162
+# %% ../nbs/03_train.ipynb #e81e25a9
 def corpus_sha1(text:str): # the corpus text
     "SHA-1 of a corpus (a resumed run must train on the same text)"
     return hashlib.sha1(text.encode()).hexdigest()
@@ -180,7 +180,7 @@ def tok_fingerprint(tok):
     if tok is None: return None
     return hashlib.sha1(json.dumps(sorted(tok.get_vocab().items())).encode()).hexdigest()[:16]
 
-# %% ../nbs/03_train.ipynb #e3265ec6
+# %% ../nbs/03_train.ipynb #46b99660
 def _model_config(model):
     hf = getattr(model, 'hf', None)
     return hf.config.to_dict() if hf is not None else None
@@ -206,7 +206,7 @@ def save_checkpoint(learn, keep:int=2): # keep this many newest checkpoints
     learn.journal.log('event', step, dict(event='checkpoint', path=dest, message=f"step {step}: checkpoint {dest.name}"))
     return dest
 
-# %% ../nbs/03_train.ipynb #b86a53e9
+# %% ../nbs/03_train.ipynb #3010ecd8
 def latest_checkpoint(run_dir):
     "The newest complete checkpoint folder of `run_dir`, or None"
     p = Path(run_dir)/'checkpoints'/'latest.json'
@@ -214,7 +214,7 @@ def latest_checkpoint(run_dir):
     d = p.parent/json.loads(p.read_text())['name']
     return d if (d/'state.json').exists() else None
 
-# %% ../nbs/03_train.ipynb #1d24cfa3
+# %% ../nbs/03_train.ipynb #644fda90
 def load_checkpoint(learn, path):
     "Load weights, optimizer and callback state of checkpoint `path` into `learn`; return its state (with `rng`)"
     path = Path(path)
@@ -238,7 +238,7 @@ def load_checkpoint(learn, path):
     state['path'] = path
     return state
 
-# %% ../nbs/03_train.ipynb #f70ba18d
+# %% ../nbs/03_train.ipynb #eb04b147
 class Checkpoint(Callback):
     "Save a checkpoint every `every` steps (at the end of an epoch) and at the end of fit"
     order = 70
@@ -247,7 +247,7 @@ class Checkpoint(Callback):
         if self.train_iter != self.last and (self.train_iter % self.every == 0 or self.train_iter >= getattr(self, 'steps_total', math.inf)):
             save_checkpoint(self.learn, self.keep); self.last = self.train_iter
 
-# %% ../nbs/03_train.ipynb #63c9493a
+# %% ../nbs/03_train.ipynb #d2d1143a
 class EarlyStop(TrackerCallback):
     "Stop when `monitor` has not improved by `min_delta` for `patience` evaluations; restore the best weights"
     order = 65
@@ -256,12 +256,12 @@ class EarlyStop(TrackerCallback):
                  min_delta:float=0.):      # an improvement smaller than this does not count
         super().__init__(monitor=monitor, min_delta=min_delta); self.patience = patience
 
-# %% ../nbs/03_train.ipynb #a0649f73
+# %% ../nbs/03_train.ipynb #bb9c2bb9
 @patch
 def before_fit(self:EarlyStop):
     super(EarlyStop, self).before_fit(); self.best_state, self.wait, self.best_step = None, 0, None
 
-# %% ../nbs/03_train.ipynb #42390ed2
+# %% ../nbs/03_train.ipynb #fde708e4
 @patch
 def after_epoch(self:EarlyStop):
     v = self.recorder.values[-1][self.idx] if self.recorder.values else None
@@ -278,7 +278,7 @@ def after_epoch(self:EarlyStop):
                 f"best {self.best:.4f} at step {self.best_step}"))
     raise CancelFitException()
 
-# %% ../nbs/03_train.ipynb #0630b3cc
+# %% ../nbs/03_train.ipynb #2741450e
 @patch
 def after_fit(self:EarlyStop):
     super(EarlyStop, self).after_fit()
@@ -353,7 +353,7 @@ def fit_steps(self:Learner,
     lr = self.lr if lr is None else lr
     check(lr > 0 and math.isfinite(lr), f"learning rate must be a positive number, got {lr}", "pass e.g. --lr 3e-3")
     lr_at(0, steps, lr, scheduler)  # validates the scheduler name early
-    for cb in self.cbs.filter(lambda c: isinstance(c, Checkpoint)): cb.steps_total = steps
+    if getattr(self, 'checkpoint', None) is not None: self.checkpoint.steps_total = steps   # its last save is at the run's end
     n_epoch = max(1, math.ceil((steps - start_step)/len(self.dls.train)))
     sched = StepSchedule(steps, lr, scheduler, warmup_steps, min_lr, n_cycles)
     self.fit(n_epoch, lr=lr, cbs=L(cbs) + [sched, StepLimit(steps, start_step, rng)])

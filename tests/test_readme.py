@@ -17,3 +17,13 @@ def test_readme_is_rendered_from_index():
     md = [''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'markdown']
     readme = (ROOT/'README.md').read_text()
     for m in md: assert m in readme, m[:80]
+
+def test_readme_python_runs_as_written(tmp_path):
+    "The README's Python blocks, run in order in a fresh folder and a fresh interpreter, work as written"
+    import subprocess, sys
+    readme = (ROOT/'README.md').read_text()
+    code = '\n'.join(re.findall(r"```python\n(.*?)```", readme, re.S))
+    assert 'metacog_learner' in code
+    r = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (tmp_path/'runs'/'quickstart'/'model'/'config.json').exists()
