@@ -206,7 +206,7 @@ def train(corpus:str=None,          # text file, folder of .txt files, or Huggin
     last = final[-1]['data'] if len(final) else {}
     learn.journal.log('event', learn.train_iter, dict(event='run_end', **{k: last.get(k) for k in ('valid_loss','perplexity','bits_per_token')},
                       message=f"run end at step {learn.train_iter}: valid loss {last.get('valid_loss')}, model saved to {rd.model}"))
-    if not quiet: print(f"done: valid loss {last.get('valid_loss')}, perplexity {last.get('perplexity')}; model in {rd.model}")
+    if not quiet: print(f"done: valid loss {fmt(last.get('valid_loss'))}, perplexity {fmt(last.get('perplexity'))}; model in {rd.model}")
     return learn
 
 # %% ../nbs/15_cli.ipynb #0a9175cc
@@ -215,8 +215,8 @@ def generate_cmd(run:str,                 # run directory (or a save_pretrained 
                  prompt:str='',           # text to continue
                  max_new_tokens:int=200,  # tokens to generate
                  temperature:float=0.8,   # 0: greedy
-                 top_k:int=None,          # keep the k most likely tokens
-                 top_p:float=None,        # nucleus sampling mass
+                 top_k:int=None,          # keep the k most likely tokens (default: all)
+                 top_p:float=None,        # keep the most likely tokens up to this probability mass (default: 1, all)
                  seed:int=None):          # random seed
     "Generate text with a run's model"
     from metacog.model import load_model, generate
@@ -376,6 +376,10 @@ def _usage():
     return (f"usage: metacog COMMAND [options]   (metacog COMMAND -h for its options)\n\ncommands:\n{cmds}\n"
             f"  bench      run a benchmark: metacog bench NAME [options]\n\nbenchmarks:\n{bs}")
 
+def _bench_usage():
+    bs = '\n'.join(f"  {k:<14} {v}" for k,v in sorted(BENCH_HELP.items()))
+    return f"usage: metacog bench NAME [options]   (metacog bench NAME -h for its options)\n\nbenchmarks:\n{bs}"
+
 def main(argv:list=None): # arguments (default: sys.argv[1:])
     "The `metacog` command"
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -383,7 +387,7 @@ def main(argv:list=None): # arguments (default: sys.argv[1:])
     cmd, rest = argv[0], argv[1:]
     try:
         if cmd == 'bench':
-            if not rest or rest[0] in ('-h', '--help'): print(_usage()); return 0
+            if not rest or rest[0] in ('-h', '--help'): print(_bench_usage()); return 0
             benchmarks()
             from metacog.bench import run_bench
             run_bench(rest[0], rest[1:])

@@ -188,7 +188,7 @@ def make_world(seed:int=0,       # random seed: the same seed gives the same wor
                 relations=RELATIONS, facts=facts)
 
 # %% ../nbs/01_data.ipynb #3946bb01
-def _fmt(t:str, s:str, o:str=''):
+def _sentence(t:str, s:str, o:str=''):
     t = t.format(s=s, o=o, a=article(o) if o else '')
     return t[:1].upper() + t[1:]
 
@@ -197,8 +197,8 @@ def fact_questions(world:dict, # a world from `make_world` or `bundled_world`
     "For every fact: its question and answer, and its cloze prompt and continuation (answer with a leading space)"
     rels = world['relations']
     return [dict(id=f['id'], relation=f['relation'], subject=f['subject'],
-                 question=_fmt(rels[f['relation']]['question'], f['subject'], f['object']), answer=f['object'],
-                 cloze=_fmt(rels[f['relation']]['cloze'], f['subject'], f['object']), cloze_answer=' ' + f['object'])
+                 question=_sentence(rels[f['relation']]['question'], f['subject'], f['object']), answer=f['object'],
+                 cloze=_sentence(rels[f['relation']]['cloze'], f['subject'], f['object']), cloze_answer=' ' + f['object'])
             for f in world['facts']]
 
 # %% ../nbs/01_data.ipynb #5d881b84
@@ -218,7 +218,7 @@ def render_corpus(world:dict,     # a world from `make_world`
     for m in range(mentions):
         for s,fs in by_subj.items():
             fs = rng.sample(fs, len(fs))
-            paras.append(' '.join(_fmt(rels[f['relation']]['templates'][perms[f['id']][m]], s, f['object']) for f in fs))
+            paras.append(' '.join(_sentence(rels[f['relation']]['templates'][perms[f['id']][m]], s, f['object']) for f in fs))
     rng.shuffle(paras)
     return '\n\n'.join(paras) + '\n'
 

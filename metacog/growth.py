@@ -34,7 +34,7 @@ def hf_model(m):
           "build the model with metacog.model.make_model or transformers.LlamaForCausalLM")
     return m
 
-# %% ../nbs/07_growth.ipynb #51532737
+# %% ../nbs/07_growth.ipynb #8652fb14
 @dataclass
 class Recipe:
     "How one new parameter is built from an old one: gather along dims, multiply, or zero"
@@ -50,29 +50,38 @@ class Recipe:
     def gather(self, t):
         for d,i in self.idx: t = t.index_select(d, i.to(t.device))
         return t
-    def _mask(self, t):
-        d, m = self.fresh; shape = [1]*t.ndim; shape[d] = -1
-        return m.to(t.device).view(shape).expand_as(t)
-    def weight(self, t):
-        "The new weight from the old weight `t`"
-        t = self.gather(t)
-        if self.zero: return torch.zeros_like(t)
-        t = t if self.scale is None else t*self.scale.to(t)
-        if self.fresh is None: return t
-        init = torch.randn(t.shape, generator=torch.Generator().manual_seed(self.seed)).to(t)*self.std
-        return torch.where(self._mask(t), init, t)
-    def moment(self, t, power:int=1):
-        "The new optimizer moment from the old one `t` (`power` 1: first moment, 2: second moment)"
-        mean, t = t.mean(), self.gather(t)
-        if self.zero and power == 1: return torch.zeros_like(t)
-        t = t if self.gscale is None else t*self.gscale.to(t)**power
-        if self.fresh is None: return t
-        return torch.where(self._mask(t), torch.zeros_like(t) if power == 1 else mean.expand_as(t), t)
     def __repr__(self):
         s = self.src + ''.join(f"[dim {d}: {len(i)}]" for d,i in self.idx)
         return s + (' zero' if self.zero else '') + (' scaled' if self.scale is not None else '')
 
-# %% ../nbs/07_growth.ipynb #4c1ef736
+# %% ../nbs/07_growth.ipynb #84b40403
+@patch
+def _mask(self:Recipe, t):
+    d, m = self.fresh; shape = [1]*t.ndim; shape[d] = -1
+    return m.to(t.device).view(shape).expand_as(t)
+
+# %% ../nbs/07_growth.ipynb #020ef012
+@patch
+def weight(self:Recipe, t):
+    "The new weight from the old weight `t`"
+    t = self.gather(t)
+    if self.zero: return torch.zeros_like(t)
+    t = t if self.scale is None else t*self.scale.to(t)
+    if self.fresh is None: return t
+    init = torch.randn(t.shape, generator=torch.Generator().manual_seed(self.seed)).to(t)*self.std
+    return torch.where(self._mask(t), init, t)
+
+# %% ../nbs/07_growth.ipynb #fea458e1
+@patch
+def moment(self:Recipe, t, power:int=1):
+    "The new optimizer moment from the old one `t` (`power` 1: first moment, 2: second moment)"
+    mean, t = t.mean(), self.gather(t)
+    if self.zero and power == 1: return torch.zeros_like(t)
+    t = t if self.gscale is None else t*self.gscale.to(t)**power
+    if self.fresh is None: return t
+    return torch.where(self._mask(t), torch.zeros_like(t) if power == 1 else mean.expand_as(t), t)
+
+# %% ../nbs/07_growth.ipynb #e57b6bf5
 def _head_dim(cfg): return getattr(cfg, 'head_dim', None) or cfg.hidden_size//cfg.num_attention_heads
 
 SIZE_KEYS = ('hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads')
@@ -82,6 +91,7 @@ def model_sizes(model) -> dict:
     cfg = model if isinstance(model, LlamaConfig) else hf_model(model).config
     return {**{k: getattr(cfg, k) for k in SIZE_KEYS}, 'head_dim': _head_dim(cfg)}
 
+# %% ../nbs/07_growth.ipynb #8ff810d7
 def _rebuild(model, recipes:dict, **sizes):
     "A new `LlamaForCausalLM` with `sizes` whose parameters are built from `model` by `recipes` (default: copy)"
     cfg = copy.deepcopy(model.config)
@@ -102,10 +112,15 @@ def _rebuild(model, recipes:dict, **sizes):
     if tied: new.tie_weights()
     return new.train(model.training), full
 
-def check_growable(name, old, new):
+# %% ../nbs/07_growth.ipynb #a01fbe9a
+def check_growable(name:str, # the size being grown (one of `SIZE_KEYS`)
+                   old:int,  # its current value
+                   new:int): # the value asked for
+    "Fail with a clear error unless `new >= old`: growth adds units, it never removes them"
     check(new >= old, f"cannot grow {name} from {old} to the smaller {new}",
           f"pass {name} >= {old} (growth only adds units; to shrink, train a smaller model or distil)")
 
+# %% ../nbs/07_growth.ipynb #f659d910
 def _no_bias(cfg):
     check(not getattr(cfg, 'attention_bias', False) and not getattr(cfg, 'mlp_bias', False),
           "growth does not handle models with attention_bias or mlp_bias", "use LLaMA's default bias-free linear layers")
@@ -183,7 +198,7 @@ def grow_heads(model,                         # a LlamaForCausalLM (or anything 
         rec[p+'o_proj.weight'] = Recipe(p+'o_proj.weight', [(1, qrows)], scale=_fractions(qrows, H*hd, cfg.hidden_size, noise, gen))
     return _rebuild(model, rec, num_attention_heads=Hn, num_key_value_heads=Kn, head_dim=hd)
 
-# %% ../nbs/07_growth.ipynb #d9b3aec7
+# %% ../nbs/07_growth.ipynb #3655af27
 def _fresh_heads(model, Hn, Kn, seed):
     "New heads at random with zero `o_proj` columns; old query heads keep their slot in their key/value group"
     cfg = model.config; H, K, hd = cfg.num_attention_heads, cfg.num_key_value_heads, _head_dim(cfg)
@@ -205,6 +220,7 @@ def _fresh_heads(model, Hn, Kn, seed):
         rec[p+'o_proj.weight'] = Recipe(p+'o_proj.weight', [(1, qrows)], fresh=(1, qn))
     return _rebuild(model, rec, num_attention_heads=Hn, num_key_value_heads=Kn, head_dim=hd)
 
+# %% ../nbs/07_growth.ipynb #abe742c9
 _WRITERS = ('self_attn.o_proj.weight', 'mlp.down_proj.weight')
 _READERS = ('self_attn.q_proj.weight', 'self_attn.k_proj.weight', 'self_attn.v_proj.weight',
             'mlp.gate_proj.weight', 'mlp.up_proj.weight')
@@ -266,7 +282,7 @@ def grow_depth(model,                    # a LlamaForCausalLM (or anything `hf_m
             rec[on.replace(f'model.layers.{i}.', f'model.layers.{j}.', 1)] = Recipe(on, zero=new and on.endswith(_WRITERS))
     return _rebuild(model, rec, num_hidden_layers=num_hidden_layers)
 
-# %% ../nbs/07_growth.ipynb #e47771c7
+# %% ../nbs/07_growth.ipynb #7b5d0ef5
 def grow(model,                         # a LlamaForCausalLM (or anything `hf_model` accepts)
          hidden_size:int=None,          # new residual width (None: keep)
          intermediate_size:int=None,    # new MLP width (None: keep)
@@ -295,6 +311,7 @@ def grow(model,                         # a LlamaForCausalLM (or anything `hf_mo
         m, r = grow_hidden(m, hidden_size, noise, seed+2, init); maps.append(r)
     return m, maps
 
+# %% ../nbs/07_growth.ipynb #49245092
 def source_name(maps:list, name:str) -> str:
     "The parameter of the original model that new parameter `name` was built from, through all `maps`"
     for r in reversed(maps): name = r[name].src
@@ -314,13 +331,14 @@ def transfer_state(state:dict,  # optimizer state per old parameter name: {name:
         state = new
     return state
 
-# %% ../nbs/07_growth.ipynb #9115ac14
+# %% ../nbs/07_growth.ipynb #2f082654
 def _opt_parts(opt):
     "The parameter lists and the state dict of a fastai `OptimWrapper` (torch optimizer) or fastai `Optimizer`"
     if hasattr(opt, 'opt') and hasattr(opt.opt, 'param_groups'):
         return [pg['params'] for pg in opt.opt.param_groups], opt.opt.state
     return [list(p) for p in opt.param_lists], opt.state
 
+# %% ../nbs/07_growth.ipynb #afe3cf84
 def _set_params(opt, lists):
     if hasattr(opt, 'opt') and hasattr(opt.opt, 'param_groups'):
         for pg,ps in zip(opt.opt.param_groups, lists): pg['params'] = ps
@@ -330,6 +348,7 @@ def _install(learn, new):
     if hasattr(learn.model, 'hf'): learn.model.hf = new
     else: learn.model = new
 
+# %% ../nbs/07_growth.ipynb #593ace47
 def grow_learner(learn,               # a fastai Learner whose model holds a LlamaForCausalLM
                  noise:float=GROWTH_NOISE, # relative noise of the split shares
                  seed:int=0,          # seed of that noise
@@ -360,7 +379,7 @@ def grow_learner(learn,               # a fastai Learner whose model holds a Lla
         if hasattr(cb, 'after_grow'): cb.after_grow()
     return maps
 
-# %% ../nbs/07_growth.ipynb #83f5ee34
+# %% ../nbs/07_growth.ipynb #6b722ea2
 def age_name(age) -> str:
     "The preset name of `age`: an age number (1 or '1'), an age name ('age1') or any preset name ('small')"
     return preset_name(age)   # metacog.model resolves names and ages for every caller
@@ -375,6 +394,7 @@ def age_sizes(age,     # an age number, age name or preset name
     return dict(hidden_size=p['hidden_size'], intermediate_size=p['intermediate_size'], num_hidden_layers=p['num_hidden_layers'],
                 num_attention_heads=width//hd, num_key_value_heads=kv_width//hd)
 
+# %% ../nbs/07_growth.ipynb #8416d441
 def _bigger(t:dict, cur:dict): return all(t[k] >= cur[k] for k in t) and any(t[k] > cur[k] for k in t)
 
 def next_age(model_or_learner):
@@ -386,7 +406,7 @@ def next_age(model_or_learner):
         if _bigger(t, cur): return AGES[a]
     return None
 
-# %% ../nbs/07_growth.ipynb #b9b1b07e
+# %% ../nbs/07_growth.ipynb #78c22b43
 def fixed_loss(model, # anything `hf_model` accepts
                x, y): # a fixed batch of token ids and labels
     "Cross-entropy of `model` on `(x, y)` in eval mode, without gradients"
@@ -395,11 +415,13 @@ def fixed_loss(model, # anything `hf_model` accepts
         with torch.no_grad(): return F.cross_entropy(hf(input_ids=x, use_cache=False).logits.float().flatten(0, 1), y.flatten()).item()
     finally: hf.train(was)
 
+# %% ../nbs/07_growth.ipynb #127f6e70
 def _shapes(model):
     return {re.sub(r'layers\.\d+\.', 'layers.*.', n): list(p.shape) for n,p in hf_model(model).state_dict().items()}
 
 def _fmt_sizes(s): return f"d={s['hidden_size']} L={s['num_hidden_layers']} H={s['num_attention_heads']}/{s['num_key_value_heads']} ff={s['intermediate_size']}"
 
+# %% ../nbs/07_growth.ipynb #896bf6b0
 def growth_record(old, new, loss_before=None, loss_after=None, step:int=0, target=None) -> dict:
     "The journal data of a growth from `old` to `new` (models), with the losses on a fixed batch"
     sb, sa, so, sn = model_sizes(old), model_sizes(new), _shapes(old), _shapes(new)
@@ -414,6 +436,7 @@ def growth_record(old, new, loss_before=None, loss_after=None, step:int=0, targe
     d['message'] = msg
     return d
 
+# %% ../nbs/07_growth.ipynb #91ed9cb5
 def grow_and_log(learn,            # a Learner (its journal, if any, gets the event)
                  sizes:dict,       # targets for `grow`
                  batch=None,       # a fixed `(x, y)` to measure the loss on (default: the first validation batch)
@@ -434,6 +457,7 @@ def grow_and_log(learn,            # a Learner (its journal, if any, gets the ev
     if j is not None: j.log('event', step, rec)
     return rec
 
+# %% ../nbs/07_growth.ipynb #c77a5a03
 def advance_age(model_or_learner,          # a Learner (grown in place), an `LMWrapper` (its `.hf` replaced) or a LlamaForCausalLM
                 age,                       # the age (number or name) or preset to grow to
                 noise:float=GROWTH_NOISE,  # relative noise of the split shares
@@ -448,7 +472,7 @@ def advance_age(model_or_learner,          # a Learner (grown in place), an `LMW
     if hasattr(m, 'hf'): m.hf = new; return m
     return new
 
-# %% ../nbs/07_growth.ipynb #d46183b2
+# %% ../nbs/07_growth.ipynb #6ac828d6
 PLATEAU_EVERY, PLATEAU_PATIENCE, PLATEAU_THRESHOLD = 50, 10, 1e-4  # torch ReduceLROnPlateau defaults, one check per 50 steps
 
 class GrowthCallback(Callback):
@@ -472,55 +496,67 @@ class GrowthCallback(Callback):
         self.ages, self.done, self.events, self.fixed, self.warm_left = None if ages is None else list(ages), set(), [], None, 0
         self.best, self.bad = math.inf, 0
 
-    def _sizes(self, target):
-        return dict(target) if isinstance(target, dict) else age_sizes(target, self.learn)
+# %% ../nbs/07_growth.ipynb #cf293b94
+@patch
+def _sizes(self:GrowthCallback, target):
+    return dict(target) if isinstance(target, dict) else age_sizes(target, self.learn)
 
-    def grow_now(self, target, reason:str=''):
-        "Grow to `target` now (also the action the metacognitive cycle calls); returns the event data or None"
-        sizes = self._sizes(target)
-        cur = model_sizes(self.learn)
-        for k,v in sizes.items(): check_growable(k, cur[k], v)
-        if all(cur[k] == v for k,v in sizes.items()): return None
-        rec = grow_and_log(self.learn, sizes, batch=self.fixed, target=None if isinstance(target, dict) else age_name(target),
-                           reason=reason, noise=self.noise, seed=self.seed + len(self.events), where=self.where, init=self.init)
-        self.events.append(rec); self.best, self.bad = math.inf, 0
-        self.warm_left = self.rewarmup
-        return rec
+# %% ../nbs/07_growth.ipynb #a860aa61
+@patch
+def grow_now(self:GrowthCallback, target, reason:str=''):
+    "Grow to `target` now (also the action the metacognitive cycle calls); returns the event data or None"
+    sizes = self._sizes(target)
+    cur = model_sizes(self.learn)
+    for k,v in sizes.items(): check_growable(k, cur[k], v)
+    if all(cur[k] == v for k,v in sizes.items()): return None
+    rec = grow_and_log(self.learn, sizes, batch=self.fixed, target=None if isinstance(target, dict) else age_name(target),
+                       reason=reason, noise=self.noise, seed=self.seed + len(self.events), where=self.where, init=self.init)
+    self.events.append(rec); self.best, self.bad = math.inf, 0
+    self.warm_left = self.rewarmup
+    return rec
 
-    def before_batch(self):
-        if not self.training: return
-        if self.fixed is None: self.fixed = (self.x[:self.batch_size].detach().clone(), self.y[:self.batch_size].detach().clone())
-        due = [s for s in sorted(self.schedule) if s <= self.train_iter and s not in self.done]
-        for s in due: self.done.add(s); self.grow_now(self.schedule[s], f"scheduled at step {s}")
-        self._lrs = None
-        if self.warm_left > 0:
-            self._lrs = [h['lr'] for h in self.opt.hypers]
-            f = (self.rewarmup - self.warm_left + 1)/(self.rewarmup + 1)
-            self.opt.set_hyper('lr', [lr*f for lr in self._lrs]); self.warm_left -= 1
+# %% ../nbs/07_growth.ipynb #01e665cc
+@patch
+def before_batch(self:GrowthCallback):
+    if not self.training: return
+    if self.fixed is None: self.fixed = (self.x[:self.batch_size].detach().clone(), self.y[:self.batch_size].detach().clone())
+    due = [s for s in sorted(self.schedule) if s <= self.train_iter and s not in self.done]
+    for s in due: self.done.add(s); self.grow_now(self.schedule[s], f"scheduled at step {s}")
+    self._lrs = None
+    if self.warm_left > 0:
+        self._lrs = [h['lr'] for h in self.opt.hypers]
+        f = (self.rewarmup - self.warm_left + 1)/(self.rewarmup + 1)
+        self.opt.set_hyper('lr', [lr*f for lr in self._lrs]); self.warm_left -= 1
 
-    def after_batch(self):
-        if not self.training: return
-        if getattr(self, '_lrs', None): self.opt.set_hyper('lr', self._lrs); self._lrs = None
-        if not self.plateau or self.train_iter % self.every: return
-        sl = float(self.learn.smooth_loss)
-        if sl < self.best*(1 - self.threshold): self.best, self.bad = sl, 0
-        else: self.bad += 1
-        if self.bad >= self.patience:
-            target = next_age(self.learn) if self.ages is None else (self.ages.pop(0) if self.ages else None)
-            if target is not None: self.grow_now(target, f"loss plateau: smoothed loss {sl:.4f} not below {self.best:.4f} for {self.patience} checks")
-            self.bad = 0
+# %% ../nbs/07_growth.ipynb #79f5d8fc
+@patch
+def after_batch(self:GrowthCallback):
+    if not self.training: return
+    if getattr(self, '_lrs', None): self.opt.set_hyper('lr', self._lrs); self._lrs = None
+    if not self.plateau or self.train_iter % self.every: return
+    sl = float(self.learn.smooth_loss)
+    if sl < self.best*(1 - self.threshold): self.best, self.bad = sl, 0
+    else: self.bad += 1
+    if self.bad >= self.patience:
+        target = next_age(self.learn) if self.ages is None else (self.ages.pop(0) if self.ages else None)
+        if target is not None: self.grow_now(target, f"loss plateau: smoothed loss {sl:.4f} not below {self.best:.4f} for {self.patience} checks")
+        self.bad = 0
 
-    def metacog_state(self):
-        "What a checkpoint keeps of the callback (plain JSON values)"
-        return dict(schedule={str(k): v for k,v in self.schedule.items()}, plateau=self.plateau, done=sorted(self.done),
-                    ages=self.ages, best=self.best, bad=self.bad, n_events=len(self.events))
-    def load_metacog_state(self, s):
-        "Restore the state saved by `metacog_state`"
-        self.schedule = {int(k): v for k,v in s.get('schedule', {}).items()} or self.schedule
-        self.plateau, self.done, self.bad = s.get('plateau', self.plateau), set(s['done']), s['bad']
-        self.ages, self.best = None if s['ages'] is None else list(s['ages']), float(s['best'])
+# %% ../nbs/07_growth.ipynb #40d18cc4
+@patch
+def metacog_state(self:GrowthCallback):
+    "What a checkpoint keeps of the callback (plain JSON values)"
+    return dict(schedule={str(k): v for k,v in self.schedule.items()}, plateau=self.plateau, done=sorted(self.done),
+                ages=self.ages, best=self.best, bad=self.bad, n_events=len(self.events))
 
-# %% ../nbs/07_growth.ipynb #30afe669
+@patch
+def load_metacog_state(self:GrowthCallback, s):
+    "Restore the state saved by `metacog_state`"
+    self.schedule = {int(k): v for k,v in s.get('schedule', {}).items()} or self.schedule
+    self.plateau, self.done, self.bad = s.get('plateau', self.plateau), set(s['done']), s['bad']
+    self.ages, self.best = None if s['ages'] is None else list(s['ages']), float(s['best'])
+
+# %% ../nbs/07_growth.ipynb #57477e94
 def age_path(model, # the model (or Learner) that starts
              to):   # the age or preset to end at
     "The ages (and finally `to`) a model passes through on its way to `to`, each larger than the one before"
@@ -533,20 +569,25 @@ def age_path(model, # the model (or Learner) that starts
         if _bigger(t, cur) and all(t[k] <= end[k] for k in t) and t != end: path.append(AGES[a]); cur = t
     return path + ([age_name(to)] if end != cur else [])
 
+# %% ../nbs/07_growth.ipynb #0df5b8d2
 class _PlannedGrowth(GrowthCallback):
     "A `GrowthCallback` whose schedule is the age path to `grow_to`, resolved at the start of training"
     def __init__(self, grow_to, grow_every=None, **kw): self.grow_to, self.grow_every = grow_to, grow_every; super().__init__(**kw)
-    def before_fit(self):
-        if self.schedule or self.ages: return   # already planned (e.g. a second fit, or restored from a checkpoint)
-        path = age_path(self.learn, self.grow_to)
-        if self.grow_every: self.schedule = {self.grow_every*(i+1): a for i,a in enumerate(path)}
-        else: self.plateau, self.ages = True, path
-        j = getattr(self.learn, 'journal', None)
-        if j is not None:
-            how = f"every {self.grow_every} steps" if self.grow_every else "at loss plateaus"
-            j.log('event', getattr(self.learn, 'train_iter', 0), dict(event='growth_plan', path=path, every=self.grow_every,
-                  message=f"growth plan: {' -> '.join(path) or 'nothing to do'} ({how})"))
 
+# %% ../nbs/07_growth.ipynb #c5a3dbe9
+@patch
+def before_fit(self:_PlannedGrowth):
+    if self.schedule or self.ages: return   # already planned (e.g. a second fit, or restored from a checkpoint)
+    path = age_path(self.learn, self.grow_to)
+    if self.grow_every: self.schedule = {self.grow_every*(i+1): a for i,a in enumerate(path)}
+    else: self.plateau, self.ages = True, path
+    j = getattr(self.learn, 'journal', None)
+    if j is not None:
+        how = f"every {self.grow_every} steps" if self.grow_every else "at loss plateaus"
+        j.log('event', getattr(self.learn, 'train_iter', 0), dict(event='growth_plan', path=path, every=self.grow_every,
+              message=f"growth plan: {' -> '.join(path) or 'nothing to do'} ({how})"))
+
+# %% ../nbs/07_growth.ipynb #d32c9a53
 def growth_cbs(grow_to:str=None,    # `--grow-to`: the age (number or name) or preset to end at; None: no growth
                     grow_every:int=None, # `--grow-every`: steps between growths; None: grow at loss plateaus
                     rewarmup:int=0,      # steps of lr re-warmup after each growth

@@ -20,7 +20,7 @@ __all__ = ['TSE_EXACT_MAX_UNITS', 'TSE_SUBSETS', 'MAX_BIPARTITIONS', 'COMPONENTS
            'one_thread', 'transformer_blocks', 'use_eager_attention', 'IITHooks', 'model_iit', 'PhiWeights',
            'IITCallback', 'window_tc', 'IITReplay', 'iit_cbs']
 
-# %% ../nbs/05_iit.ipynb #4c1cd244
+# %% ../nbs/05_iit.ipynb #0b82e0b7
 def _sq(cov, what='cov'):
     cov = torch.as_tensor(cov)
     check(cov.ndim >= 2 and cov.shape[-1] == cov.shape[-2] and cov.shape[-1] > 0,
@@ -39,6 +39,7 @@ def cov_to_corr(cov): # covariance matrix (..., n, n)
     s = d.rsqrt()
     return cov * s[..., :, None] * s[..., None, :]
 
+# %% ../nbs/05_iit.ipynb #d2fbfe67
 def _logdet(m):
     "log det of positive-definite matrices (..., n, n) via Cholesky (differentiable); an error if one is not PD"
     c, info = torch.linalg.cholesky_ex(m)
@@ -97,7 +98,7 @@ def tse_complexity(cov,                 # covariance matrix (n, n)
     c = tc/n + sum(k/n*tc - mean_k[k] for k in range(2, n))
     return c.to(cov.dtype)
 
-# %% ../nbs/05_iit.ipynb #f98e960a
+# %% ../nbs/05_iit.ipynb #4abc2eab
 MAX_BIPARTITIONS = 127   # exhaustive search up to 8 units (2**7 - 1 bipartitions); sampled beyond
 
 def _joint(sigma, sigma_lag):
@@ -106,6 +107,7 @@ def _joint(sigma, sigma_lag):
           "pass Cov(X_t) and E[X_t X_{t-1}^T] of the same n units")
     return torch.cat([torch.cat([S, Lg.T], 1), torch.cat([Lg, S], 1)], 0)
 
+# %% ../nbs/05_iit.ipynb #73e6d716
 def _bipartitions(n, max_bip, g):
     "Boolean masks (P, n) of part A (which always holds unit 0)"
     total = 2**(n-1) - 1
@@ -116,6 +118,7 @@ def _bipartitions(n, max_bip, g):
         bits = torch.cat([half, bits]); bits = bits[~bits.all(1)].unique(dim=0)
     return torch.cat([torch.ones(len(bits), 1, dtype=torch.bool), bits], 1)
 
+# %% ../nbs/05_iit.ipynb #db3db423
 def _bip(J, n, A, I, ldP, ldJ):
     "phi_wms, phi_si, phi_r at each bipartition (A, not A) given by the boolean rows of `A` (P, n): one batched call"
     B, z = ~A, torch.zeros_like(A)
@@ -128,6 +131,7 @@ def _bip(J, n, A, I, ldP, ldJ):
     return dict(phi_wms=wms, phi_si=0.5*((lAA - lA) + (lBB - lB) - (ldJ - ldP)),
                 phi_r=wms + torch.stack([IA, IB, IAB, IBA]).min(0).values)
 
+# %% ../nbs/05_iit.ipynb #f7508e92
 def _measures_joint(J, n, partition=None, max_bipartitions=MAX_BIPARTITIONS, seed=0, grad_at_min=True):
     "I, phi_wms, phi_si, phi_r from the (2n, 2n) joint past/present matrix J"
     J = cov_to_corr(J).double()
@@ -161,6 +165,7 @@ def _measures_joint(J, n, partition=None, max_bipartitions=MAX_BIPARTITIONS, see
         res.update({k: out[k][j] for j, k in enumerate(best)})
     return {**res, 'mib': mib}
 
+# %% ../nbs/05_iit.ipynb #8897acb8
 def integrated_info(sigma,              # Cov(X_t), (n, n)
                     sigma_lag,          # lag covariance E[X_t X_{t-1}^T] (present by past), (n, n)
                     partition=None,     # list of index lists, e.g. [[0, 1], [2]]; None: minimum-information bipartition
@@ -222,7 +227,7 @@ def head_units(o_in,          # input of an attention block's `o_proj`: (batch, 
     check(o_in.shape[-1] % n_heads == 0, f"last dimension {o_in.shape[-1]} is not a multiple of n_heads={n_heads}", "pass the model's num_attention_heads")
     return o_in.unflatten(-1, (n_heads, -1)).norm(dim=-1)
 
-# %% ../nbs/05_iit.ipynb #2d1fe3ed
+# %% ../nbs/05_iit.ipynb #7a8f1e03
 def lagged_corr(u,              # unit time series (batch, tokens, k)
                 lag:int=1,      # lag in tokens
                 shrinkage=None): # see `ledoit_wolf`
@@ -235,6 +240,7 @@ def lagged_corr(u,              # unit time series (batch, tokens, k)
     J, s = ledoit_wolf(z, shrinkage)
     return cov_to_corr(J), float(s)
 
+# %% ../nbs/05_iit.ipynb #8b609658
 def attention_coherence(attn): # attention probabilities (batch, heads, queries, keys)
     "HEURISTIC, not IIT: 1 - generalised Jensen-Shannon divergence between heads' attention / ln(heads), in [0, 1]"
     check(attn.ndim == 4 and attn.shape[1] >= 2, f"attention must be (batch, heads>=2, queries, keys), got {tuple(attn.shape)}",
@@ -244,6 +250,7 @@ def attention_coherence(attn): # attention probabilities (batch, heads, queries,
     js = ent(p.mean(1)) - ent(p).mean(1)            # (batch, queries): I(head; key) for a uniform head
     return (1 - js.mean() / math.log(p.shape[1])).to(attn.dtype)
 
+# %% ../nbs/05_iit.ipynb #c492a8b7
 def iit_measures(h,               # hidden states (batch, tokens, d), or units if `units='given'`
                  units:str='proj', # 'proj' (random projection), 'heads' (h is the o_proj input), 'given'
                  k:int=8,          # units for 'proj'
@@ -271,7 +278,7 @@ def iit_measures(h,               # hidden states (batch, tokens, d), or units i
     dt = h.dtype if h.is_floating_point() else torch.float32
     return {**{k_: v.to(dt) for k_, v in res.items()}, 'shrinkage': s, 'n_units': n}
 
-# %% ../nbs/05_iit.ipynb #7e8386dd
+# %% ../nbs/05_iit.ipynb #a055d457
 @contextlib.contextmanager
 def one_thread():
     "Run torch CPU ops in one thread inside the block (tiny matrices: thread overhead dominates)"
@@ -280,6 +287,7 @@ def one_thread():
     try: yield
     finally: torch.set_num_threads(n)
 
+# %% ../nbs/05_iit.ipynb #913ee6b8
 def transformer_blocks(model): # an `LMWrapper` or HF Llama-style model
     "The model's transformer blocks (modules that have `.self_attn` and `.mlp`), in order"
     bl = [m for m in model.modules() if hasattr(m, 'self_attn') and hasattr(m, 'mlp')]
@@ -295,6 +303,7 @@ def use_eager_attention(model): # an `LMWrapper` or HF model
             return model
     raise MetacogError(f"{type(model).__name__} holds no HF model with set_attn_implementation", "use a transformers model")
 
+# %% ../nbs/05_iit.ipynb #490e8865
 class IITHooks:
     "Forward hooks that capture the activations the measures need, on the steps where `on` is True"
     def __init__(self, model,            # the model to watch
@@ -315,23 +324,35 @@ class IITHooks:
             else: self.hs.append(b.register_forward_hook(partial(self._out, i)))
             if coherence: self.hs.append(b.self_attn.register_forward_hook(partial(self._att, i)))
 
-    def _keep(self, t): return t if self.keep_grad else t.detach()
-    def _out(self, i, m, inp, out):
-        if self.on: self.acts[i] = self._keep(out[0] if isinstance(out, tuple) else out)
-    def _pre(self, i, m, inp):
-        if self.on: self.acts[i] = self._keep(inp[0])
-    def _att(self, i, m, inp, out):
-        if self.on and isinstance(out, tuple) and len(out) > 1 and out[1] is not None: self.attn[i] = self._keep(out[1])
-    def clear(self): self.acts, self.attn = {}, {}
-    def remove(self):
-        for h in self.hs: h.remove()
-        self.hs = []
+# %% ../nbs/05_iit.ipynb #312fe353
+@patch
+def _keep(self:IITHooks, t): return t if self.keep_grad else t.detach()
+@patch
+def _out(self:IITHooks, i, m, inp, out):
+    if self.on: self.acts[i] = self._keep(out[0] if isinstance(out, tuple) else out)
+@patch
+def _pre(self:IITHooks, i, m, inp):
+    if self.on: self.acts[i] = self._keep(inp[0])
+@patch
+def _att(self:IITHooks, i, m, inp, out):
+    if self.on and isinstance(out, tuple) and len(out) > 1 and out[1] is not None: self.attn[i] = self._keep(out[1])
 
-    def measures(self, **kw):
-        "`{layer: iit_measures(...)}` for the captured activations (`kw` go to `iit_measures`)"
-        with one_thread():
-            return {i: iit_measures(a, units=self.units, n_heads=self.n_heads, attn=self.attn.get(i), **kw) for i, a in self.acts.items()}
+# %% ../nbs/05_iit.ipynb #afb64d77
+@patch
+def clear(self:IITHooks): self.acts, self.attn = {}, {}
+@patch
+def remove(self:IITHooks):
+    for h in self.hs: h.remove()
+    self.hs = []
 
+# %% ../nbs/05_iit.ipynb #b798381f
+@patch
+def measures(self:IITHooks, **kw):
+    "`{layer: iit_measures(...)}` for the captured activations (`kw` go to `iit_measures`)"
+    with one_thread():
+        return {i: iit_measures(a, units=self.units, n_heads=self.n_heads, attn=self.attn.get(i), **kw) for i, a in self.acts.items()}
+
+# %% ../nbs/05_iit.ipynb #5e6aa549
 def model_iit(model,           # an `LMWrapper` or HF Llama-style model
               x,               # token ids (batch, tokens)
               layers=None,     # block indices; None: every block
@@ -347,7 +368,7 @@ def model_iit(model,           # an `LMWrapper` or HF Llama-style model
         return {i: {k: float(v) for k, v in m.items()} for i, m in hk.measures(**kw).items()}
     finally: hk.remove()
 
-# %% ../nbs/05_iit.ipynb #35dcf740
+# %% ../nbs/05_iit.ipynb #53e9c3cd
 COMPONENTS = dict(temporal='phi_r', spatial='tc', complexity='tse', coherence='coherence')  # component -> measure
 PHI_EMA = 0.9   # decay of the running magnitude that normalises each component (about a 10-step memory)
 
@@ -364,17 +385,19 @@ class PhiWeights(nn.Module):
 
     def weights(self): return dict(zip(self.names, F.softmax(self.logits.detach(), 0).tolist()))
 
-    def forward(self, comps:dict): # component name -> 0-d tensor; missing ones are left out of the softmax
-        ix = [i for i, n in enumerate(self.names) if n in comps]
-        check(len(ix) > 0, f"none of the components {self.names} were given (got {list(comps)})", "compute the measures first")
-        v = torch.stack([comps[self.names[i]].float() for i in ix]).to(self.logits.device)
-        with torch.no_grad():
-            old = self.scale[ix]
-            self.scale[ix] = torch.where(old > 0, self.ema*old + (1 - self.ema)*v.abs(), v.abs())
-        w = F.softmax(self.logits[ix], 0)
-        return (w * v / self.scale[ix].clamp_min(self.eps)).sum()
+# %% ../nbs/05_iit.ipynb #f519c2dd
+@patch
+def forward(self:PhiWeights, comps:dict): # component name -> 0-d tensor; missing ones are left out of the softmax
+    ix = [i for i, n in enumerate(self.names) if n in comps]
+    check(len(ix) > 0, f"none of the components {self.names} were given (got {list(comps)})", "compute the measures first")
+    v = torch.stack([comps[self.names[i]].float() for i in ix]).to(self.logits.device)
+    with torch.no_grad():
+        old = self.scale[ix]
+        self.scale[ix] = torch.where(old > 0, self.ema*old + (1 - self.ema)*v.abs(), v.abs())
+    w = F.softmax(self.logits[ix], 0)
+    return (w * v / self.scale[ix].clamp_min(self.eps)).sum()
 
-# %% ../nbs/05_iit.ipynb #7c156f5e
+# %% ../nbs/05_iit.ipynb #f1657f08
 IIT_EVERY = 50   # default observation period in steps: keeps the measures under 5% of step time (bench `iit`)
 
 class IITCallback(Callback):
@@ -397,78 +420,101 @@ class IITCallback(Callback):
         self.phi = PhiWeights(components) if lambda_phi > 0 else None
         self.hooks, self.phi_opt, self.latest, self.history, self.cost_s, self.n_measured = None, None, {}, [], 0., 0
 
-    def before_fit(self):
-        self._remove()
-        if self.coherence: use_eager_attention(self.learn.model)
-        self.hooks = IITHooks(self.learn.model, self.layers, self.units, self.coherence)
-        self.learn.iit = self
-        if self.phi is not None:
-            self.phi.to(next(self.learn.model.parameters()).device)
-            if self.phi_opt is None: self.phi_opt = torch.optim.Adam(self.phi.parameters(), lr=0.)
+# %% ../nbs/05_iit.ipynb #849f4fa0
+@patch
+def _remove(self:IITCallback):
+    if self.hooks is not None: self.hooks.remove(); self.hooks.on = False
 
-    def after_step(self):
-        "Step the phi weights with the Learner's current learning rate (so they follow its schedule)"
-        if self.phi is None or self.phi.logits.grad is None: return
-        for g_ in self.phi_opt.param_groups: g_['lr'] = self.phi_lr or self.learn.opt.hypers[-1]['lr']
-        self.phi_opt.step(); self.phi_opt.zero_grad()
+# %% ../nbs/05_iit.ipynb #68c261f7
+@patch
+def before_fit(self:IITCallback):
+    self._remove()
+    if self.coherence: use_eager_attention(self.learn.model)
+    self.hooks = IITHooks(self.learn.model, self.layers, self.units, self.coherence)
+    self.learn.iit = self
+    if self.phi is not None:
+        self.phi.to(next(self.learn.model.parameters()).device)
+        if self.phi_opt is None: self.phi_opt = torch.optim.Adam(self.phi.parameters(), lr=0.)
 
-    def metacog_state(self):
-        "What a checkpoint keeps: the phi weights, their running scales and their optimizer's state"
-        if self.phi is None: return {}
-        st = self.phi_opt.state_dict() if self.phi_opt is not None else None
-        return dict(names=self.phi.names, logits=self.phi.logits.tolist(), scale=self.phi.scale.tolist(), opt=to_jsonable(st))
-    def load_metacog_state(self, s:dict): # a dict from `metacog_state`
-        "Restore the phi weights from a checkpoint"
-        if self.phi is None or not s: return
-        check(s['names'] == self.phi.names, f"checkpointed phi components {s['names']} differ from this run's {self.phi.names}",
-              "resume with the same IIT options as the original run")
-        with torch.no_grad(): self.phi.logits.copy_(torch.tensor(s['logits'])); self.phi.scale.copy_(torch.tensor(s['scale']))
-        if s.get('opt'):
-            self.phi_opt = torch.optim.Adam(self.phi.parameters(), lr=0.)
-            st = s['opt']; st['state'] = {int(k): {n: torch.tensor(v) for n, v in d.items()} for k, d in st['state'].items()}
-            self.phi_opt.load_state_dict(st)
+# %% ../nbs/05_iit.ipynb #67d1d021
+@patch
+def _due(self:IITCallback):
+    it = self.learn.train_iter
+    return (self.every > 0 and it % self.every == 0), (self.phi is not None and it % self.loss_every == 0)
 
-    def _due(self):
-        it = self.learn.train_iter
-        return (self.every > 0 and it % self.every == 0), (self.phi is not None and it % self.loss_every == 0)
+# %% ../nbs/05_iit.ipynb #72a5bb04
+@patch
+def before_batch(self:IITCallback):
+    if not self.training: self.hooks.on = False; return
+    obs, loss = self._due()
+    self.hooks.on, self.hooks.keep_grad = obs or loss, loss
 
-    def before_batch(self):
-        if not self.training: self.hooks.on = False; return
-        obs, loss = self._due()
-        self.hooks.on, self.hooks.keep_grad = obs or loss, loss
+# %% ../nbs/05_iit.ipynb #2f7baf01
+@patch
+def after_loss(self:IITCallback):
+    if not (self.training and self.hooks.on and self.hooks.acts): return
+    obs, loss = self._due(); t0 = time.perf_counter()
+    with torch.set_grad_enabled(loss): ms = self.hooks.measures(**self.kw)
+    if loss:
+        comps = {c: torch.stack([m[COMPONENTS[c]] for m in ms.values()]).mean() for c in self.components
+                 if all(COMPONENTS[c] in m for m in ms.values())}
+        self.learn.loss_grad = self.learn.loss_grad - self.lambda_phi * self.phi(comps)
+    if obs: self._record(ms)
+    self.hooks.clear(); self.cost_s += time.perf_counter() - t0; self.n_measured += 1
 
-    def after_loss(self):
-        if not (self.training and self.hooks.on and self.hooks.acts): return
-        obs, loss = self._due(); t0 = time.perf_counter()
-        with torch.set_grad_enabled(loss): ms = self.hooks.measures(**self.kw)
-        if loss:
-            comps = {c: torch.stack([m[COMPONENTS[c]] for m in ms.values()]).mean() for c in self.components
-                     if all(COMPONENTS[c] in m for m in ms.values())}
-            self.learn.loss_grad = self.learn.loss_grad - self.lambda_phi * self.phi(comps)
-        if obs: self._record(ms)
-        self.hooks.clear(); self.cost_s += time.perf_counter() - t0; self.n_measured += 1
+# %% ../nbs/05_iit.ipynb #b132e68f
+@patch
+def _record(self:IITCallback, ms):
+    d = {}
+    names = [k for k in next(iter(ms.values())) if k not in ('n_units',)]
+    f = lambda v: float(v.detach()) if torch.is_tensor(v) else float(v)
+    for n in names: d[f"iit_{n}"] = statistics.mean(f(m[n]) for m in ms.values())
+    for i, m in ms.items(): d.update({f"iit_L{i}_{n}": f(m[n]) for n in names})
+    if self.phi is not None: d.update({f"iit_w_{c}": w for c, w in self.phi.weights().items()})
+    step = self.learn.train_iter
+    self.latest = d; self.history.append((step, d))
+    j = getattr(self.learn, 'journal', None)
+    if j is not None:
+        msg = (f"step {step}: integration phi_r {d['iit_phi_r']:.3f} nats, TC {d['iit_tc']:.3f}, "
+               f"TSE {d['iit_tse']:.3f}, O-info {d['iit_o_info']:+.3f} (mean of layers {self.hooks.layers})")
+        j.log('observation', step, dict(observer='iit', message=msg, **d))
 
-    def _record(self, ms):
-        d = {}
-        names = [k for k in next(iter(ms.values())) if k not in ('n_units',)]
-        f = lambda v: float(v.detach()) if torch.is_tensor(v) else float(v)
-        for n in names: d[f"iit_{n}"] = statistics.mean(f(m[n]) for m in ms.values())
-        for i, m in ms.items(): d.update({f"iit_L{i}_{n}": f(m[n]) for n in names})
-        if self.phi is not None: d.update({f"iit_w_{c}": w for c, w in self.phi.weights().items()})
-        step = self.learn.train_iter
-        self.latest = d; self.history.append((step, d))
-        j = getattr(self.learn, 'journal', None)
-        if j is not None:
-            msg = (f"step {step}: integration phi_r {d['iit_phi_r']:.3f} nats, TC {d['iit_tc']:.3f}, "
-                   f"TSE {d['iit_tse']:.3f}, O-info {d['iit_o_info']:+.3f} (mean of layers {self.hooks.layers})")
-            j.log('observation', step, dict(observer='iit', message=msg, **d))
+# %% ../nbs/05_iit.ipynb #cf56b547
+@patch
+def after_step(self:IITCallback):
+    "Step the phi weights with the Learner's current learning rate (so they follow its schedule)"
+    if self.phi is None or self.phi.logits.grad is None: return
+    for g_ in self.phi_opt.param_groups: g_['lr'] = self.phi_lr or self.learn.opt.hypers[-1]['lr']
+    self.phi_opt.step(); self.phi_opt.zero_grad()
 
-    def _remove(self):
-        if self.hooks is not None: self.hooks.remove(); self.hooks.on = False
-    def after_fit(self): self._remove()
-    def after_cancel_fit(self): self._remove()
+# %% ../nbs/05_iit.ipynb #21571301
+@patch
+def metacog_state(self:IITCallback):
+    "What a checkpoint keeps: the phi weights, their running scales and their optimizer's state"
+    if self.phi is None: return {}
+    st = self.phi_opt.state_dict() if self.phi_opt is not None else None
+    return dict(names=self.phi.names, logits=self.phi.logits.tolist(), scale=self.phi.scale.tolist(), opt=to_jsonable(st))
 
-# %% ../nbs/05_iit.ipynb #987bc93c
+# %% ../nbs/05_iit.ipynb #62cc91d4
+@patch
+def load_metacog_state(self:IITCallback, s:dict): # a dict from `metacog_state`
+    "Restore the phi weights from a checkpoint"
+    if self.phi is None or not s: return
+    check(s['names'] == self.phi.names, f"checkpointed phi components {s['names']} differ from this run's {self.phi.names}",
+          "resume with the same IIT options as the original run")
+    with torch.no_grad(): self.phi.logits.copy_(torch.tensor(s['logits'])); self.phi.scale.copy_(torch.tensor(s['scale']))
+    if s.get('opt'):
+        self.phi_opt = torch.optim.Adam(self.phi.parameters(), lr=0.)
+        st = s['opt']; st['state'] = {int(k): {n: torch.tensor(v) for n, v in d.items()} for k, d in st['state'].items()}
+        self.phi_opt.load_state_dict(st)
+
+# %% ../nbs/05_iit.ipynb #a1401617
+@patch
+def after_fit(self:IITCallback): self._remove()
+@patch
+def after_cancel_fit(self:IITCallback): self._remove()
+
+# %% ../nbs/05_iit.ipynb #057556e3
 REPLAY_ALPHA = 0.7   # rank-based priority exponent (Schaul et al. 2016, Prioritized Experience Replay, rank-based: 0.7)
 
 def window_tc(h,             # hidden states (batch, tokens, d)
@@ -479,6 +525,7 @@ def window_tc(h,             # hidden states (batch, tokens, d)
     u = (u - u.mean(1, keepdim=True)) / u.std(1, keepdim=True).clamp_min(1e-8)
     return gaussian_tc(ledoit_wolf(u)[0])
 
+# %% ../nbs/05_iit.ipynb #6e623194
 class IITReplay(Callback):
     "Replace `frac` of each training batch with stored windows drawn by the rank of their per-window integration"
     order = -5   # before the forward pass, after TrainEvalCallback (-10)
@@ -493,40 +540,51 @@ class IITReplay(Callback):
         check(mode in ('high', 'low', 'uniform'), f"unknown mode {mode!r}", "use 'high', 'low' or 'uniform'")
         store_attr(); self.hooks = None
 
-    def before_fit(self):
-        if self.hooks is not None: self.hooks.remove()
-        self.hooks = IITHooks(self.learn.model, [self.layer])
-        self.bx = self.by = self.bs_ = None; self.g = torch.Generator().manual_seed(self.seed); self.n_replayed = 0
+# %% ../nbs/05_iit.ipynb #14487d78
+@patch
+def before_fit(self:IITReplay):
+    if self.hooks is not None: self.hooks.remove()
+    self.hooks = IITHooks(self.learn.model, [self.layer])
+    self.bx = self.by = self.bs_ = None; self.g = torch.Generator().manual_seed(self.seed); self.n_replayed = 0
 
-    def _draw(self, n):
-        if self.mode == 'uniform': return torch.randint(len(self.bs_), (n,), generator=self.g)
-        order = self.bs_.argsort(descending=self.mode == 'high')
-        p = (torch.arange(1, len(order) + 1, dtype=torch.float64)) ** -self.alpha
-        return order[torch.multinomial(p, n, replacement=True, generator=self.g)]
+# %% ../nbs/05_iit.ipynb #f304f50b
+@patch
+def _draw(self:IITReplay, n):
+    if self.mode == 'uniform': return torch.randint(len(self.bs_), (n,), generator=self.g)
+    order = self.bs_.argsort(descending=self.mode == 'high')
+    p = (torch.arange(1, len(order) + 1, dtype=torch.float64)) ** -self.alpha
+    return order[torch.multinomial(p, n, replacement=True, generator=self.g)]
 
-    def before_batch(self):
-        self.hooks.on = self.training
-        if not self.training: return
-        x, y = self.learn.xb[0], self.learn.yb[0]
-        n = int(round(self.frac * len(x))); self.n_fresh = len(x)
-        if self.bx is None or len(self.bx) < n or n == 0: return
-        i = self._draw(n)
-        x, y = x.clone(), y.clone()
-        x[-n:], y[-n:] = self.bx[i].to(x.device), self.by[i].to(y.device)
-        self.learn.xb, self.learn.yb = (x,), (y,)
-        self.n_fresh = len(x) - n; self.n_replayed += n
+# %% ../nbs/05_iit.ipynb #1d7276a7
+@patch
+def before_batch(self:IITReplay):
+    self.hooks.on = self.training
+    if not self.training: return
+    x, y = self.learn.xb[0], self.learn.yb[0]
+    n = int(round(self.frac * len(x))); self.n_fresh = len(x)
+    if self.bx is None or len(self.bx) < n or n == 0: return
+    i = self._draw(n)
+    x, y = x.clone(), y.clone()
+    x[-n:], y[-n:] = self.bx[i].to(x.device), self.by[i].to(y.device)
+    self.learn.xb, self.learn.yb = (x,), (y,)
+    self.n_fresh = len(x) - n; self.n_replayed += n
 
-    def after_loss(self):
-        if not (self.training and self.hooks.acts): return
-        h = next(iter(self.hooks.acts.values()))[:self.n_fresh]
-        with torch.no_grad(), one_thread(): s = window_tc(h, self.k, self.seed).float().cpu()
-        x, y = self.learn.xb[0][:self.n_fresh].cpu(), self.learn.yb[0][:self.n_fresh].cpu()
-        cat = lambda a, b: b if a is None else torch.cat([a, b])[-self.capacity:]
-        self.bx, self.by, self.bs_ = cat(self.bx, x), cat(self.by, y), cat(self.bs_, s)
-        self.hooks.clear()
+# %% ../nbs/05_iit.ipynb #8ac5fdb5
+@patch
+def after_loss(self:IITReplay):
+    if not (self.training and self.hooks.acts): return
+    h = next(iter(self.hooks.acts.values()))[:self.n_fresh]
+    with torch.no_grad(), one_thread(): s = window_tc(h, self.k, self.seed).float().cpu()
+    x, y = self.learn.xb[0][:self.n_fresh].cpu(), self.learn.yb[0][:self.n_fresh].cpu()
+    cat = lambda a, b: b if a is None else torch.cat([a, b])[-self.capacity:]
+    self.bx, self.by, self.bs_ = cat(self.bx, x), cat(self.by, y), cat(self.bs_, s)
+    self.hooks.clear()
 
-    def after_fit(self): self.hooks.remove()
-    def after_cancel_fit(self): self.hooks.remove()
+# %% ../nbs/05_iit.ipynb #7f89f988
+@patch
+def after_fit(self:IITReplay): self.hooks.remove()
+@patch
+def after_cancel_fit(self:IITReplay): self.hooks.remove()
 
 # %% ../nbs/05_iit.ipynb #50424e33
 def iit_cbs(lambda_phi:float=0.,  # weight of the phi auxiliary loss (`--iit-lambda`); 0: no loss
