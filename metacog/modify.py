@@ -24,7 +24,7 @@ __all__ = ['SNAPSHOT_EVERY', 'SNAPSHOT_SPIKE_Z', 'MIN_LR_MULT', 'MAX_LR_MULT', '
            'CLIP_TIGHTEN', 'MIN_CLIP', 'WD_UP', 'WD_DOWN', 'WD_DEFAULT', 'MAX_WD', 'DROPOUT_STEP', 'MAX_DROPOUT',
            'ACTION_CLASSES', 'RESCALE_TOL', 'ATTN_LOGIT_SD', 'ATTN_LOGIT_TARGET', 'Snapshot', 'take_snapshot',
            'restore_snapshot', 'state_equal', 'ModifyCallback', 'CannotApply', 'register_action', 'Action', 'Applied',
-           'ScaleLr', 'RestartWarmup', 'ClipGrad', 'ScaleWeightDecay', 'dropout_sites', 'SetDropout', 'Rollback',
+           'dropout_sites', 'ScaleLr', 'RestartWarmup', 'ClipGrad', 'ScaleWeightDecay', 'SetDropout', 'Rollback',
            'StopEarly', 'GrowModel', 'init_std', 'weight_matrices', 'RescaleWeights', 'attention_modules',
            'attention_logit_sd', 'TemperAttention']
 
@@ -41,15 +41,18 @@ class Snapshot:
     @property
     def shapes(self): return {k: tuple(v.shape) for k,v in self.model.items()}
 
-def take_snapshot(learn, loss:float=None): # the Learner, and the loss to note in the snapshot
+def take_snapshot(learn,              # the Learner
+                  loss:float=None):   # the loss to note in the snapshot
     "Copy the model, optimizer and RNG state of `learn` into a `Snapshot`"
     return Snapshot(step=getattr(learn, 'train_iter', 0),
                     model={k: v.detach().clone() for k,v in learn.model.state_dict().items()},
                     opt=None if learn.opt is None else copy.deepcopy(learn.opt.state_dict()),
                     rng=get_rng_states(), loss=loss)
 
-def restore_snapshot(learn, snap:Snapshot, # where to restore, and what
-                     rng:bool=True):       # also restore the random generators
+# %% ../nbs/11_modify.ipynb #64d78d09
+def restore_snapshot(learn,            # the Learner to restore into
+                     snap:Snapshot,    # what to restore
+                     rng:bool=True):   # also restore the random generators
     "Put `snap` back into `learn` in place (parameters keep their identity)"
     check(snap.shapes == {k: tuple(v.shape) for k,v in learn.model.state_dict().items()},
           f"the snapshot of step {snap.step} does not match the model's shapes (did the model grow since?)",
@@ -58,7 +61,9 @@ def restore_snapshot(learn, snap:Snapshot, # where to restore, and what
     if snap.opt is not None and learn.opt is not None: learn.opt.load_state_dict(copy.deepcopy(snap.opt))
     if rng and snap.rng is not None: set_rng_states(snap.rng)
 
-def _eq(a, b):
+# %% ../nbs/11_modify.ipynb #aea5ed0e
+def _eq(a, # a tensor, array, scalar or container of them
+        b): # what to compare it with
     "Bit-for-bit equality of nested containers of tensors, arrays and scalars (NaN equals NaN)"
     if isinstance(a, torch.Tensor):
         if not (isinstance(b, torch.Tensor) and a.dtype == b.dtype and a.shape == b.shape): return False
@@ -68,15 +73,16 @@ def _eq(a, b):
     if isinstance(a, np.ndarray): return np.array_equal(a, b)
     return a == b
 
-def state_equal(learn, snap:Snapshot, # a Learner and a snapshot to compare it with
-                rng:bool=False):      # also compare the random generator states
+def state_equal(learn,              # a Learner
+                snap:Snapshot,      # a snapshot to compare it with
+                rng:bool=False):    # also compare the random generator states
     "Whether `learn`'s model and optimizer state equal `snap` bit for bit"
     now = take_snapshot(learn)
     return _eq(now.model, snap.model) and _eq(now.opt, snap.opt) and (not rng or _eq(now.rng, snap.rng))
 
 # %% ../nbs/11_modify.ipynb #81c2ab37
-SNAPSHOT_EVERY = 25   # steps between "last good" snapshots; a copy of model+optimizer is ~3x the weights' memory, cheap at our sizes
-SNAPSHOT_SPIKE_Z = 3.5         # robust z-score (median/MAD) above which a loss is a spike; the outlier cut of Iglewicz & Hoaglin (1993)
+SNAPSHOT_EVERY = 25   # steps between "last good" snapshots; a copy of model+optimizer is ~3x the weights' memory
+SNAPSHOT_SPIKE_Z = 3.5   # robust z-score (median/MAD) above which a loss is a spike: Iglewicz & Hoaglin's (1993) cut
 
 class ModifyCallback(Callback):
     "Holds the run's adjustable knobs and its snapshots; `act(name)` applies a reversible action"
@@ -89,96 +95,113 @@ class ModifyCallback(Callback):
         store_attr()
         self.lr_mult, self.warm_start, self.warm_steps, self.wd_mult, self.wd_add = 1., None, 0, 1., 0.
         self.skip_left, self.stop_requested, self.skipped = 0, False, False
-        self.good, self.best, self.best_loss, self.losses, self.history, self._base = None, None, math.inf, deque(maxlen=recent), L(), None
+        self.good, self.best, self.best_loss, self.losses, self.history, self._base = \
+            None, None, math.inf, deque(maxlen=recent), L(), None
         self.last_valid = None
-        self.record, self.replay = None, None  # counterfactual evaluation: batches (with hyper-parameters) to record, or to train on again
+        # counterfactual evaluation: batches (with hyper-parameters) to record, or to train on again
+        self.record, self.replay = None, None
 
-    # -- the knobs, applied on top of whatever the optimizer holds for this batch
-    def lr_factor(self, step:int=None):
-        "The multiplier applied to the learning rate at `step` (scale times warmup ramp)"
-        step = getattr(self.learn, 'train_iter', 0) if step is None else step
-        warm = 1. if self.warm_start is None else min(1., (step - self.warm_start + 1)/max(1, self.warm_steps))
-        return self.lr_mult * warm
+# %% ../nbs/11_modify.ipynb #9339ee5c
+@patch
+def lr_factor(self:ModifyCallback, step:int=None): # the step (default: `learn.train_iter`)
+    "The multiplier applied to the learning rate at `step` (scale times warmup ramp)"
+    step = getattr(self.learn, 'train_iter', 0) if step is None else step
+    warm = 1. if self.warm_start is None else min(1., (step - self.warm_start + 1)/max(1, self.warm_steps))
+    return self.lr_mult * warm
 
-    def settings(self):
-        "The knobs as a dict (for journals, checkpoints and tests)"
-        return dict(lr_mult=self.lr_mult, warm_start=self.warm_start, warm_steps=self.warm_steps, wd_mult=self.wd_mult,
-                    wd_add=self.wd_add, skip_left=self.skip_left, stop_requested=self.stop_requested)
-    def set_settings(self, d): [setattr(self, k, v) for k,v in d.items() if k in self.settings()]
+# %% ../nbs/11_modify.ipynb #500f0ff7
+@patch
+def settings(self:ModifyCallback):
+    "The knobs as a dict (for journals, checkpoints and tests)"
+    return dict(lr_mult=self.lr_mult, warm_start=self.warm_start, warm_steps=self.warm_steps, wd_mult=self.wd_mult,
+                wd_add=self.wd_add, skip_left=self.skip_left, stop_requested=self.stop_requested)
 
-    def metacog_state(self):
-        "What a checkpoint must keep (JSON): the knobs, the clip norms and the dropout rates the actions set"
-        return dict(self.settings(), clip=[c.max_norm for c in self.learn.cbs if isinstance(c, GradientClip)],
-                    dropout=[getattr(o, a) for o,a in dropout_sites(self.learn.model)])
-    def load_metacog_state(self, s:dict): # a dict from `metacog_state`
-        "Restore the knobs, clip norms and dropout rates of a checkpoint"
-        self.set_settings(s)
-        clips = [c for c in self.learn.cbs if isinstance(c, GradientClip)]
-        for c,n in zip(clips, s.get('clip', [])): c.max_norm = n
-        for n in s.get('clip', [])[len(clips):]: self.learn.add_cb(GradientClip(max_norm=n))
-        sites = dropout_sites(self.learn.model)
-        if len(sites) == len(s.get('dropout', [])):
-            for (o,a),p in zip(sites, s['dropout']): setattr(o, a, p)
+@patch
+def set_settings(self:ModifyCallback,
+                 d:dict): # knobs as `settings` gives them (other keys are ignored)
+    "Set the knobs from a dict"
+    [setattr(self, k, v) for k,v in d.items() if k in self.settings()]
 
-    def before_fit(self): self.stop_requested = False
-    def before_batch(self):
-        self.skipped = False
-        if self.stop_requested: raise CancelFitException()
-        if self.skip_left > 0:
-            self.skip_left -= 1; self.skipped = True; raise CancelBatchException()
-        if self.replay:   # train on a recorded batch with the hyper-parameters it had (the scheduler's values are overridden)
-            xb, yb, hyp = self.replay.pop(0); self.learn.xb, self.learn.yb = xb, yb
-            for k,v in hyp.items(): self.opt.set_hyper(k, v)
-        if self.record is not None: self.record.append((self.learn.xb, self.learn.yb, {k: [h[k] for h in self.opt.hypers] for k in self.opt.hypers[0]}))
-        self.apply_knobs()
+# %% ../nbs/11_modify.ipynb #d9b82f19
+@patch
+def apply_knobs(self:ModifyCallback, step:int=None): # the step whose warmup ramp applies (default: `learn.train_iter`)
+    "Scale the hyper-parameters the scheduler wrote for this batch by the knobs (undone after the batch)"
+    f, hp = self.lr_factor(step), self.opt.hypers
+    if f == 1. and self.wd_mult == 1. and self.wd_add == 0.: return
+    self._base = {k: [h[k] for h in hp] for k in ('lr', 'wd') if k in hp[0]}
+    if 'lr' in self._base: self.opt.set_hyper('lr', [v*f for v in self._base['lr']])
+    if 'wd' in self._base:  # the additive part goes to the groups that decay (not norms/biases), or to all if none does
+        wd = self._base['wd']; add = [self.wd_add if (v > 0 or not any(wd)) else 0. for v in wd]
+        self.opt.set_hyper('wd', [v*self.wd_mult + a for v,a in zip(wd, add)])
 
-    def apply_knobs(self, step:int=None): # the step whose warmup ramp applies (default: `learn.train_iter`)
-        "Scale the hyper-parameters the scheduler wrote for this batch by the knobs (undone after the batch)"
-        f, hp = self.lr_factor(step), self.opt.hypers
-        if f == 1. and self.wd_mult == 1. and self.wd_add == 0.: return
-        self._base = {k: [h[k] for h in hp] for k in ('lr', 'wd') if k in hp[0]}
-        if 'lr' in self._base: self.opt.set_hyper('lr', [v*f for v in self._base['lr']])
-        if 'wd' in self._base:  # the additive part goes to the groups that decay (not to norms/biases), or to all if none does
-            wd = self._base['wd']; add = [self.wd_add if (v > 0 or not any(wd)) else 0. for v in wd]
-            self.opt.set_hyper('wd', [v*self.wd_mult + a for v,a in zip(wd, add)])
+@patch
+def _restore_hypers(self:ModifyCallback):
+    if self._base is None: return
+    for k,v in self._base.items(): self.opt.set_hyper(k, v)
+    self._base = None
 
-    def _restore_hypers(self):
-        if self._base is None: return
-        for k,v in self._base.items(): self.opt.set_hyper(k, v)
-        self._base = None
+# %% ../nbs/11_modify.ipynb #2e062a64
+@patch
+def before_fit(self:ModifyCallback): self.stop_requested = False
 
-    def after_batch(self):
-        self._restore_hypers()
-        if self.skipped: return
-        loss = float(self.learn.loss)
-        z = robust_z(loss, self.losses, min_n=5) if math.isfinite(loss) else math.inf
-        self.losses.append(loss)
-        step = self.learn.train_iter
-        if self.snapshot_every and step % self.snapshot_every == 0 and z <= self.spike_z and self._params_finite():
-            self.good = take_snapshot(self.learn, loss)
+@patch
+def before_batch(self:ModifyCallback):
+    self.skipped = False
+    if self.stop_requested: raise CancelFitException()
+    if self.skip_left > 0:
+        self.skip_left -= 1; self.skipped = True; raise CancelBatchException()
+    if self.replay:   # train on a recorded batch with the hyper-parameters it had (the scheduler's are overridden)
+        xb, yb, hyp = self.replay.pop(0); self.learn.xb, self.learn.yb = xb, yb
+        for k,v in hyp.items(): self.opt.set_hyper(k, v)
+    if self.record is not None:
+        self.record.append((self.learn.xb, self.learn.yb,
+                            {k: [h[k] for h in self.opt.hypers] for k in self.opt.hypers[0]}))
+    self.apply_knobs()
 
-    def after_epoch(self):
-        v = self._valid_loss()
-        if v is not None: self.record_valid(v)
-        if self.stop_requested: raise CancelFitException()
-    def after_cancel_fit(self): self._restore_hypers()
-    def after_fit(self): self._restore_hypers()
-    def after_grow(self): self.good = self.best = None   # called by metacog.growth: old snapshots no longer fit the model
+# %% ../nbs/11_modify.ipynb #5c4dc49b
+@patch
+def after_batch(self:ModifyCallback):
+    self._restore_hypers()
+    if self.skipped: return
+    loss = float(self.learn.loss)
+    z = robust_z(loss, self.losses, min_n=5) if math.isfinite(loss) else math.inf
+    self.losses.append(loss)
+    step = self.learn.train_iter
+    if self.snapshot_every and step % self.snapshot_every == 0 and z <= self.spike_z and self._params_finite():
+        self.good = take_snapshot(self.learn, loss)
 
-    def _params_finite(self): return all(bool(torch.isfinite(p).all()) for p in self.learn.model.parameters())
-    def _valid_loss(self):
-        r = getattr(self.learn, 'recorder', None)
-        if r is None or not r.values or len(r.values[-1]) < 2: return None
-        v = r.values[-1][1]
-        return float(v) if v is not None else None
+@patch
+def _params_finite(self:ModifyCallback):
+    return all(bool(torch.isfinite(p).all()) for p in self.learn.model.parameters())
 
-    def record_valid(self, loss:float): # a validation loss just measured
-        "Note a validation loss; keep a copy of the weights when it is the best so far"
-        self.last_valid = loss
-        if math.isfinite(loss) and loss < self.best_loss:
-            self.best_loss = loss
-            self.best = Snapshot(step=getattr(self.learn, 'train_iter', 0), loss=loss,
-                                 model={k: v.detach().clone() for k,v in self.learn.model.state_dict().items()})
+# %% ../nbs/11_modify.ipynb #64ee755c
+@patch
+def after_epoch(self:ModifyCallback):
+    v = self._valid_loss()
+    if v is not None: self.record_valid(v)
+    if self.stop_requested: raise CancelFitException()
+@patch
+def after_cancel_fit(self:ModifyCallback): self._restore_hypers()
+@patch
+def after_fit(self:ModifyCallback): self._restore_hypers()
+@patch # called by metacog.growth: old snapshots no longer fit the model
+def after_grow(self:ModifyCallback): self.good = self.best = None
+
+@patch
+def _valid_loss(self:ModifyCallback):
+    r = getattr(self.learn, 'recorder', None)
+    if r is None or not r.values or len(r.values[-1]) < 2: return None
+    v = r.values[-1][1]
+    return float(v) if v is not None else None
+
+@patch
+def record_valid(self:ModifyCallback, loss:float): # a validation loss just measured
+    "Note a validation loss; keep a copy of the weights when it is the best so far"
+    self.last_valid = loss
+    if math.isfinite(loss) and loss < self.best_loss:
+        self.best_loss = loss
+        self.best = Snapshot(step=getattr(self.learn, 'train_iter', 0), loss=loss,
+                             model={k: v.detach().clone() for k,v in self.learn.model.state_dict().items()})
 
 # %% ../nbs/11_modify.ipynb #45f1a98d
 MIN_LR_MULT, MAX_LR_MULT = 1e-3, 1e3   # bounds of the lr multiplier: three decades either way
@@ -190,76 +213,182 @@ DROPOUT_STEP, MAX_DROPOUT = 0.1, 0.5   # Vaswani et al. 2017 P_drop; Srivastava 
 
 class CannotApply(MetacogError):
     "An action that cannot apply to this run; `problem` says why"
-    def __init__(self, action:str, reason:str): # the action's name, and why it cannot apply
-        super().__init__(f"{action} cannot apply: {reason}", "the cycle tries the next candidate; by hand, choose another action")
+    def __init__(self,
+                 action:str,   # the action's name
+                 reason:str):  # why it cannot apply
+        super().__init__(f"{action} cannot apply: {reason}",
+                         "the cycle tries the next candidate; by hand, choose another action")
         self.action, self.reason = action, reason
 
+# %% ../nbs/11_modify.ipynb #ddf4cbac
 ACTION_CLASSES = {}
-def register_action(cls):
+def register_action(cls): # an `Action` subclass with `names`
     "Register an `Action` class under its `name`(s)"
     for n in L(cls.names): ACTION_CLASSES[n] = cls
     return cls
 
+# %% ../nbs/11_modify.ipynb #02d1ba21
 class Action:
     "Base class: a bounded, reversible change to a running Learner"
     names, reversible, changes_state = (), True, False  # changes_state: restores or replaces weights (not a knob)
-    def __init__(self, name:str, **params): self.name, self.params = name, params
-    def why_not(self, mod): return None
-    def _apply(self, mod): raise NotImplementedError
-    def _revert(self, mod, undo): raise NotImplementedError
+    def __init__(self,
+                 name:str,   # the name it runs as (one of `names`)
+                 **params):  # its parameters
+        self.name, self.params = name, params
+    def why_not(self,
+                mod): # the run's `ModifyCallback`
+        "The reason the action cannot apply now, or None"
+        return None
+    def _apply(self,
+               mod): # the run's `ModifyCallback`
+        "Turn the knob; return what `_revert` needs to put it back"
+        raise NotImplementedError
+    def _revert(self,
+                mod,  # the run's `ModifyCallback`
+                undo): # what `_apply` returned
+        raise NotImplementedError
     def describe(self): return self.name
     def __repr__(self): return f"{type(self).__name__}({self.name}, {self.params})"
 
+# %% ../nbs/11_modify.ipynb #70bccc94
 @dataclass
 class Applied:
     "An action that was applied: what, when, with which parameters, and how to undo it"
-    action:Action
-    step:int
-    params:dict
-    undo:object=None
+    action:Action             # the action object
+    step:int                  # `train_iter` when applied
+    params:dict               # its parameters
+    undo:object=None          # what its `_revert` needs
     snapshot:Snapshot=None    # state right before applying (when asked for)
-    reverted:bool=False
+    reverted:bool=False       # whether it was reverted
     name = property(lambda self: self.action.name)
     def describe(self): return self.action.describe()
+
+# %% ../nbs/11_modify.ipynb #7c950e8d
+def _journal(learn): # the Learner
+    j = getattr(learn, 'journal', None)
+    return j
+
+@patch
+def can(self:ModifyCallback,
+        name:str,   # one of `ACTION_CLASSES`
+        **params):  # the action's parameters
+    "`(True, None)` if action `name` can apply now, else `(False, reason)`"
+    check(name in ACTION_CLASSES, f"unknown action {name!r}", f"use one of {sorted(ACTION_CLASSES)}")
+    r = ACTION_CLASSES[name](name, **params).why_not(self)
+    return r is None, r
+
+# %% ../nbs/11_modify.ipynb #c6a4c955
+@patch
+def act(self:ModifyCallback,
+        name:str,               # one of `ACTION_CLASSES`
+        snapshot:bool=False,    # snapshot model+optimizer+rng first (to undo the action's effect later)
+        journal:bool=True,      # write an 'action' record to `learn.journal` (if there is one)
+        **params):              # the action's parameters (e.g. `factor=0.5`)
+    "Apply action `name` to the running Learner; raise `CannotApply` with the reason if it cannot"
+    check(name in ACTION_CLASSES, f"unknown action {name!r}", f"use one of {sorted(ACTION_CLASSES)}")
+    a = ACTION_CLASSES[name](name, **params)
+    r = a.why_not(self)
+    if r is not None: raise CannotApply(name, r)
+    step = getattr(self.learn, 'train_iter', 0)
+    snap = take_snapshot(self.learn) if snapshot else None
+    undo = a._apply(self)
+    res = Applied(a, step, dict(a.params), undo, snap)
+    self.history.append(res)
+    j = _journal(self.learn)
+    if journal and j is not None:
+        j.log('action', step, dict(action=name, params=a.params, settings=self.settings(),
+                                   message=f"step {step}: {a.describe()}"))
+    return res
+
+# %% ../nbs/11_modify.ipynb #8a411f2c
+@patch
+def revert(self:ModifyCallback,
+           applied:Applied,          # the handle `act` returned
+           restore_state:bool=False, # also restore the snapshot taken by `act(snapshot=True)`
+           journal:bool=True):       # write an 'outcome' record
+    "Undo `applied` (and optionally its effect on the weights)"
+    check(not applied.reverted, f"{applied.name} at step {applied.step} was already reverted",
+          "revert each action once")
+    if not applied.action.reversible: raise CannotApply(applied.name, "it cannot be reverted")
+    applied.action._revert(self, applied.undo)
+    if restore_state:
+        check(applied.snapshot is not None, "no snapshot was taken when the action was applied",
+              "call act(..., snapshot=True)")
+        restore_snapshot(self.learn, applied.snapshot)
+    applied.reverted = True
+    j = _journal(self.learn); step = getattr(self.learn, 'train_iter', 0)
+    if journal and j is not None:
+        j.log('outcome', step, dict(action=applied.name, decision='reverted',
+              message=f"step {step}: reverted {applied.describe()} (applied at step {applied.step})"))
+
+# %% ../nbs/11_modify.ipynb #973dd604
+def _is_rate(v): # a candidate dropout rate
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+def dropout_sites(model:nn.Module): # the model whose dropout rates to find
+    "(object, attribute) pairs holding dropout rates: `nn.Dropout.p`, `attention_dropout` of HF modules and configs"
+    sites = []
+    for m in model.modules():
+        if isinstance(m, nn.modules.dropout._DropoutNd): sites.append((m, 'p'))
+        elif _is_rate(getattr(m, 'attention_dropout', None)): sites.append((m, 'attention_dropout'))
+        cfg = getattr(m, 'config', None)
+        if cfg is not None and _is_rate(getattr(cfg, 'attention_dropout', None)) and \
+           all(cfg is not o for o,_ in sites):
+            sites.append((cfg, 'attention_dropout'))
+    return sites
 
 # %% ../nbs/11_modify.ipynb #db421a42
 @register_action
 class ScaleLr(Action):
     "Multiply the learning rate (on top of the schedule) by `factor`"
     names = ('lr_down', 'lr_up')
-    def __init__(self, name, factor:float=None): super().__init__(name, factor=ifnone(factor, LR_DOWN if name == 'lr_down' else LR_UP))
+    def __init__(self, name,            # 'lr_down' or 'lr_up'
+                 factor:float=None):    # the factor (default `LR_DOWN` or `LR_UP`)
+        super().__init__(name, factor=ifnone(factor, LR_DOWN if name == 'lr_down' else LR_UP))
     def why_not(self, mod):
         new = mod.lr_mult*self.params['factor']
-        if not MIN_LR_MULT <= new <= MAX_LR_MULT: return f"lr multiplier would be {new:.3g}, outside [{MIN_LR_MULT}, {MAX_LR_MULT}]"
+        if not MIN_LR_MULT <= new <= MAX_LR_MULT:
+            return f"lr multiplier would be {new:.3g}, outside [{MIN_LR_MULT}, {MAX_LR_MULT}]"
     def _apply(self, mod): old = mod.lr_mult; mod.lr_mult *= self.params['factor']; return old
     def _revert(self, mod, undo): mod.lr_mult = undo
     def describe(self): return f"lr x{self.params['factor']:.3g}"
 
+# %% ../nbs/11_modify.ipynb #a1139d47
 @register_action
 class RestartWarmup(Action):
     "Ramp the learning-rate multiplier linearly from 1/steps back to 1 over `steps` steps"
     names = ('restart_warmup',)
-    def __init__(self, name='restart_warmup', steps:int=WARMUP_STEPS): super().__init__(name, steps=steps)
+    def __init__(self, name='restart_warmup', # the name it runs as
+                 steps:int=WARMUP_STEPS): # steps of the ramp
+        super().__init__(name, steps=steps)
     def why_not(self, mod):
-        if mod.warm_start is not None and mod.learn.train_iter - mod.warm_start < mod.warm_steps: return "a warmup is already running"
+        if mod.warm_start is not None and mod.learn.train_iter - mod.warm_start < mod.warm_steps:
+            return "a warmup is already running"
     def _apply(self, mod):
-        old = (mod.warm_start, mod.warm_steps); mod.warm_start, mod.warm_steps = mod.learn.train_iter, self.params['steps']; return old
+        old = (mod.warm_start, mod.warm_steps)
+        mod.warm_start, mod.warm_steps = mod.learn.train_iter, self.params['steps']; return old
     def _revert(self, mod, undo): mod.warm_start, mod.warm_steps = undo
     def describe(self): return f"restart warmup over {self.params['steps']} steps"
 
+# %% ../nbs/11_modify.ipynb #3e73e947
 @register_action
 class ClipGrad(Action):
     "Turn on gradient clipping at `max_norm`, or tighten an existing clip by `tighten`"
     names = ('clip_grad',)
-    def __init__(self, name='clip_grad', max_norm:float=CLIP_NORM, tighten:float=CLIP_TIGHTEN): super().__init__(name, max_norm=max_norm, tighten=tighten)
+    def __init__(self, name='clip_grad', # the name it runs as
+                 max_norm:float=CLIP_NORM,     # the norm of a new clip
+                 tighten:float=CLIP_TIGHTEN):  # the factor for an existing clip's norm
+        super().__init__(name, max_norm=max_norm, tighten=tighten)
     def _clips(self, mod): return [c for c in mod.learn.cbs if isinstance(c, GradientClip)]
     def why_not(self, mod):
         cs = self._clips(mod)
-        if cs and cs[0].max_norm*self.params['tighten'] < MIN_CLIP: return f"clip norm already {cs[0].max_norm:.3g}, near the floor {MIN_CLIP}"
+        if cs and cs[0].max_norm*self.params['tighten'] < MIN_CLIP:
+            return f"clip norm already {cs[0].max_norm:.3g}, near the floor {MIN_CLIP}"
     def _apply(self, mod):
         cs = self._clips(mod)
         if cs:
-            old = cs[0].max_norm; cs[0].max_norm = old*self.params['tighten']; self._desc = f"clip grad norm {old:.3g} -> {cs[0].max_norm:.3g}"
+            old = cs[0].max_norm; cs[0].max_norm = old*self.params['tighten']
+            self._desc = f"clip grad norm {old:.3g} -> {cs[0].max_norm:.3g}"
             return ('tightened', cs[0], old)
         cb = GradientClip(max_norm=self.params['max_norm']); mod.learn.add_cb(cb)
         self._desc = f"clip grad norm at {self.params['max_norm']:.3g}"
@@ -270,7 +399,8 @@ class ClipGrad(Action):
         else: cb.max_norm = old
     def describe(self): return getattr(self, '_desc', 'clip grad')
 
-def _base_wd(mod):
+# %% ../nbs/11_modify.ipynb #d417de1e
+def _base_wd(mod): # the `ModifyCallback`
     hp = mod.learn.opt.hypers if mod.learn.opt is not None else None
     return None if not hp or 'wd' not in hp[0] else max(h['wd'] for h in hp)
 
@@ -278,7 +408,9 @@ def _base_wd(mod):
 class ScaleWeightDecay(Action):
     "Scale weight decay by `factor` (on top of the optimizer's value); start at `default` when there was none"
     names = ('weight_decay_up', 'weight_decay_down')
-    def __init__(self, name, factor:float=None, default:float=WD_DEFAULT):
+    def __init__(self, name,                  # 'weight_decay_up' or 'weight_decay_down'
+                 factor:float=None,           # the factor (default `WD_UP` or `WD_DOWN`)
+                 default:float=WD_DEFAULT):   # the decay to start at when there was none
         super().__init__(name, factor=ifnone(factor, WD_UP if name == 'weight_decay_up' else WD_DOWN), default=default)
     def _eff(self, mod): return _base_wd(mod)*mod.wd_mult + mod.wd_add
     def why_not(self, mod):
@@ -295,25 +427,18 @@ class ScaleWeightDecay(Action):
     def _revert(self, mod, undo): mod.wd_mult, mod.wd_add = undo
     def describe(self): return getattr(self, '_desc', self.name)
 
-def _is_rate(v): return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-def dropout_sites(model:nn.Module): # the model whose dropout rates to find
-    "(object, attribute) pairs holding dropout rates: `nn.Dropout.p`, `attention_dropout` of HF attention modules and configs"
-    sites = []
-    for m in model.modules():
-        if isinstance(m, nn.modules.dropout._DropoutNd): sites.append((m, 'p'))
-        elif _is_rate(getattr(m, 'attention_dropout', None)): sites.append((m, 'attention_dropout'))
-        cfg = getattr(m, 'config', None)
-        if cfg is not None and _is_rate(getattr(cfg, 'attention_dropout', None)) and all(cfg is not o for o,_ in sites):
-            sites.append((cfg, 'attention_dropout'))
-    return sites
-
+# %% ../nbs/11_modify.ipynb #c7aef6fa
 @register_action
 class SetDropout(Action):
     "Move every dropout rate of the model by `delta`, within [0, `max_p`]"
     names = ('dropout_up', 'dropout_down')
-    def __init__(self, name, delta:float=DROPOUT_STEP, max_p:float=MAX_DROPOUT): super().__init__(name, delta=delta, max_p=max_p)
-    def _new(self, p): return min(self.params['max_p'], p+self.params['delta']) if self.name == 'dropout_up' else max(0., p-self.params['delta'])
+    def __init__(self, name,                  # 'dropout_up' or 'dropout_down'
+                 delta:float=DROPOUT_STEP,    # the step of every rate
+                 max_p:float=MAX_DROPOUT):    # the highest rate
+        super().__init__(name, delta=delta, max_p=max_p)
+    def _new(self, p):
+        return min(self.params['max_p'], p+self.params['delta']) if self.name == 'dropout_up' else \
+               max(0., p-self.params['delta'])
     def why_not(self, mod):
         sites = dropout_sites(mod.learn.model)
         if not sites: return "the model has no dropout (no nn.Dropout and no attention_dropout)"
@@ -328,32 +453,43 @@ class SetDropout(Action):
         for (o,a),p in undo: setattr(o, a, p)
     def describe(self): return getattr(self, '_desc', self.name)
 
+# %% ../nbs/11_modify.ipynb #813ca429
 @register_action
 class Rollback(Action):
     "Restore the last good snapshot and skip `skip` more batches"
     names, changes_state = ('rollback',), True
-    def __init__(self, name='rollback', skip:int=0, restore_rng:bool=False): super().__init__(name, skip=skip, restore_rng=restore_rng)
+    def __init__(self, name='rollback', # the name it runs as
+                 skip:int=0,                # batches to skip after restoring
+                 restore_rng:bool=False):   # also restore the random generators of the snapshot
+        super().__init__(name, skip=skip, restore_rng=restore_rng)
     def why_not(self, mod):
         if mod.good is None: return "no good snapshot yet"
-        if mod.good.shapes != {k: tuple(v.shape) for k,v in mod.learn.model.state_dict().items()}: return "the model changed shape since the last good snapshot"
+        if mod.good.shapes != {k: tuple(v.shape) for k,v in mod.learn.model.state_dict().items()}:
+            return "the model changed shape since the last good snapshot"
     def _apply(self, mod):
         undo = (take_snapshot(mod.learn), mod.skip_left)
         restore_snapshot(mod.learn, mod.good, rng=self.params['restore_rng']); mod.skip_left = self.params['skip']
-        self._desc = f"roll back to step {mod.good.step}" + (f", skip {self.params['skip']} batches" if self.params['skip'] else '')
+        self._desc = f"roll back to step {mod.good.step}" + \
+                     (f", skip {self.params['skip']} batches" if self.params['skip'] else '')
         return undo
     def _revert(self, mod, undo): restore_snapshot(mod.learn, undo[0]); mod.skip_left = undo[1]
     def describe(self): return getattr(self, '_desc', 'roll back')
 
+# %% ../nbs/11_modify.ipynb #37f5c3b5
 @register_action
 class StopEarly(Action):
-    "Restore the weights of the best validation loss and stop the fit (CancelFitException at the next batch or epoch end)"
+    "Restore the weights of the best validation loss and stop the fit (CancelFitException at the next batch or epoch)"
     names, changes_state = ('early_stop',), True
-    def __init__(self, name='early_stop'): super().__init__(name)
+    def __init__(self,
+                 name='early_stop'): # the name it runs as
+        super().__init__(name)
     def why_not(self, mod):
         if mod.best is None: return "no validation loss recorded yet, so no best weights"
         if not (mod.last_valid is None or not math.isfinite(mod.last_valid) or mod.last_valid > mod.best_loss):
-            return f"the last validation loss ({mod.last_valid:.4g}) is the best so far: stopping now would only cut training short"
-        if mod.best.shapes != {k: tuple(v.shape) for k,v in mod.learn.model.state_dict().items()}: return "the model changed shape since its best validation loss"
+            return (f"the last validation loss ({mod.last_valid:.4g}) is the best so far: "
+                    "stopping now would only cut training short")
+        if mod.best.shapes != {k: tuple(v.shape) for k,v in mod.learn.model.state_dict().items()}:
+            return "the model changed shape since its best validation loss"
     def _apply(self, mod):
         undo = take_snapshot(mod.learn); restore_snapshot(mod.learn, mod.best, rng=False); mod.stop_requested = True
         self._desc = f"stop; best weights restored (valid loss {mod.best.loss:.4g} at step {mod.best.step})"
@@ -361,11 +497,14 @@ class StopEarly(Action):
     def _revert(self, mod, undo): restore_snapshot(mod.learn, undo); mod.stop_requested = False
     def describe(self): return getattr(self, '_desc', 'early stop')
 
+# %% ../nbs/11_modify.ipynb #c6d24040
 @register_action
 class GrowModel(Action):
-    "Grow the model with `metacog.growth` to `age` (a preset name), by default the next larger preset (not revertible in place: roll back instead)"
+    "Grow the model with `metacog.growth` to `age` (a preset name; default: the next larger one); not revertible"
     names, reversible, changes_state = ('grow',), False, True
-    def __init__(self, name='grow', age=None): super().__init__(name, age=age)
+    def __init__(self, name='grow', # the name it runs as
+                 age=None): # the preset to grow to (default: the next one)
+        super().__init__(name, age=age)
     def _target(self, mod):
         "The preset to grow to: `age`, else growth's `next_age`, else the smallest preset no smaller in any size"
         if self.params['age'] is not None: return self.params['age']
@@ -380,10 +519,14 @@ class GrowModel(Action):
         self._desc = f"grow to {age}"
         mod.good = mod.best = None  # old snapshots no longer fit the model
         return None
-    def _revert(self, mod, undo): raise CannotApply(self.name, "growth cannot be undone in place; roll back to a snapshot taken before it")
+    def _revert(self, mod, undo):
+        raise CannotApply(self.name, "growth cannot be undone in place; roll back to a snapshot taken before it")
     def describe(self): return getattr(self, '_desc', 'grow')
 
-RESCALE_TOL = 10.   # a weight matrix this many times off its initialisation scale (either way) is rescaled; healthy fault-suite runs stay within 4.4x (embeddings 0.049, lm_head 0.087 RMS at step 240, from 0.02), lr x100 reaches 12-65x by step 50 (measured)
+# %% ../nbs/11_modify.ipynb #62d17343
+RESCALE_TOL = 10.   # a matrix this many times off its init scale (either way) is rescaled; healthy fault-suite runs
+                    # stay within 4.4x (embeddings 0.049, lm_head 0.087 RMS at step 240, from 0.02), lr x100 reaches
+                    # 12-65x by step 50 (measured)
 
 def init_std(model:nn.Module): # a model with a Hugging Face config somewhere inside
     "The initialisation scale `config.initializer_range` of the first module that has one (None if none does)"
@@ -395,21 +538,27 @@ def weight_matrices(model:nn.Module): # the model
     "`(name, weight)` of every `nn.Linear` and `nn.Embedding` (the matrices an initialiser scales), tied weights once"
     seen, res = set(), []
     for n,m in model.named_modules():
-        if isinstance(m, (nn.Linear, nn.Embedding)) and id(m.weight) not in seen: seen.add(id(m.weight)); res.append((n, m.weight))
+        if isinstance(m, (nn.Linear, nn.Embedding)) and id(m.weight) not in seen:
+            seen.add(id(m.weight)); res.append((n, m.weight))
     return res
 
-def _rms(w): return float(w.detach().float().pow(2).mean().sqrt())
+def _rms(w): # a weight tensor
+    return float(w.detach().float().pow(2).mean().sqrt())
 
-def _reset_moments(opt, p):
-    "Forget the optimizer statistics of parameter `p` (torch optimizers in `OptimWrapper`, or fastai's): they start afresh at the next step"
+def _reset_moments(opt, # a fastai optimizer (or `OptimWrapper`)
+                   p):   # one of its parameters
+    "Forget the optimizer statistics of `p` (a torch optimizer in `OptimWrapper`, or fastai's): they start afresh"
     st = getattr(getattr(opt, 'opt', opt), 'state', None)
     if st is not None and p in st: st.pop(p)
 
+# %% ../nbs/11_modify.ipynb #7ece1372
 @register_action
 class RescaleWeights(Action):
-    "Bring every weight matrix whose RMS is more than `tol` times off the initialisation scale back to it; its optimizer moments start afresh"
+    "Bring every weight matrix whose RMS is over `tol` times off the initialisation scale back to it (fresh moments)"
     names, changes_state = ('rescale_weights',), True
-    def __init__(self, name='rescale_weights', tol:float=RESCALE_TOL): super().__init__(name, tol=tol)
+    def __init__(self, name='rescale_weights', # the name it runs as
+                 tol:float=RESCALE_TOL): # how many times off the init scale (either way) a matrix may be
+        super().__init__(name, tol=tol)
     def _off(self, mod):
         std = init_std(mod.learn.model)
         return std, [(n, w, r) for n,w in weight_matrices(mod.learn.model) for r in [_rms(w)]
@@ -430,17 +579,23 @@ class RescaleWeights(Action):
     def _revert(self, mod, undo): restore_snapshot(mod.learn, undo)
     def describe(self): return getattr(self, '_desc', 'rescale weights')
 
-ATTN_LOGIT_SD, ATTN_LOGIT_TARGET = 8., 3.  # attention-logit sd above which a module is tempered, and the sd it is brought to: healthy fault-suite runs measure 0.03..3.7 (3 typical late in training), attention logits x100 reach 14..75 from step 60, lr x100 40..1e5 (measured below)
+# %% ../nbs/11_modify.ipynb #1567be10
+ATTN_LOGIT_SD, ATTN_LOGIT_TARGET = 8., 3.  # attention-logit sd above which a module is tempered, and the sd it is
+    # brought to: healthy fault-suite runs measure 0.03..3.7 (3 typical late in training), attention logits x100 reach
+    # 14..75 from step 60, lr x100 40..1e5 (measured below)
 
 def attention_modules(model:nn.Module): # the model
     "Hugging Face attention modules with `q_proj`, `k_proj`, `scaling` and `head_dim` (Llama and its relatives)"
     return [m for m in model.modules() if all(hasattr(m, a) for a in ('q_proj', 'k_proj', 'scaling', 'head_dim'))]
 
-def attention_logit_sd(model:nn.Module, x:torch.Tensor): # the model, and a batch of token ids (the first row is used)
-    "Per attention module, the standard deviation of its causal attention logits `q.k * scaling` on `x[:1]` (rotary embeddings left out: they rotate, not rescale)"
+def attention_logit_sd(model:nn.Module,  # the model
+                       x:torch.Tensor):   # a batch of token ids (the first row is used)
+    "Per attention module, the sd of its causal attention logits `q.k * scaling` on `x[:1]` (without rotary embeddings)"
     mods, qk = attention_modules(model), {}
-    hs = [m.q_proj.register_forward_hook(lambda mm,i,o,m=m: qk.setdefault(id(m), {}).__setitem__('q', o.detach())) for m in mods] + \
-         [m.k_proj.register_forward_hook(lambda mm,i,o,m=m: qk.setdefault(id(m), {}).__setitem__('k', o.detach())) for m in mods]
+    hs = [m.q_proj.register_forward_hook(lambda mm,i,o,m=m: qk.setdefault(id(m), {}).__setitem__('q', o.detach()))
+          for m in mods] + \
+         [m.k_proj.register_forward_hook(lambda mm,i,o,m=m: qk.setdefault(id(m), {}).__setitem__('k', o.detach()))
+          for m in mods]
     was = model.training; model.eval()
     try:
         with torch.no_grad(): model(x[:1])
@@ -456,7 +611,8 @@ def attention_logit_sd(model:nn.Module, x:torch.Tensor): # the model, and a batc
         res.append(float(a[:, torch.ones(a.shape[1:], dtype=torch.bool).tril()].std()))
     return res
 
-def _a_batch(learn):
+# %% ../nbs/11_modify.ipynb #b52c338e
+def _a_batch(learn): # the Learner
     "Token ids to measure on: the current batch, else the first validation batch (None if neither exists)"
     xb = getattr(learn, 'xb', None)
     if xb and isinstance(xb[0], torch.Tensor): return xb[0]
@@ -465,16 +621,21 @@ def _a_batch(learn):
     except (AttributeError, IndexError, TypeError, StopIteration): return None
     finally: set_rng_states(st)
 
+# %% ../nbs/11_modify.ipynb #0e29dff3
 @register_action
 class TemperAttention(Action):
-    "Scale `q_proj` and `k_proj` of each attention module whose logits spread more than `max_sd` so they spread `target` (undoing attention-logit growth, which QK-norm or sigma-reparam prevent); their optimizer moments start afresh"
+    "Scale `q_proj` and `k_proj` of each attention module whose logits spread over `max_sd` so they spread `target`"
     names, changes_state = ('temper_attention',), True
-    def __init__(self, name='temper_attention', max_sd:float=ATTN_LOGIT_SD, target:float=ATTN_LOGIT_TARGET): super().__init__(name, max_sd=max_sd, target=target)
+    def __init__(self, name='temper_attention', # the name it runs as
+                 max_sd:float=ATTN_LOGIT_SD,         # logit sd above which a module is tempered
+                 target:float=ATTN_LOGIT_TARGET):    # the logit sd it is brought to
+        super().__init__(name, max_sd=max_sd, target=target)
     def _sharp(self, mod):
         if not attention_modules(mod.learn.model): return None
         x = _a_batch(mod.learn)
         if x is None: return None
-        return [(m, sd) for m,sd in zip(attention_modules(mod.learn.model), attention_logit_sd(mod.learn.model, x)) if sd > self.params['max_sd']]
+        return [(m, sd) for m,sd in zip(attention_modules(mod.learn.model), attention_logit_sd(mod.learn.model, x))
+                if sd > self.params['max_sd']]
     def why_not(self, mod):
         sh = self._sharp(mod)
         if sh is None: return "no Hugging Face attention module (q_proj, k_proj, scaling) or no batch to measure on"
@@ -487,57 +648,26 @@ class TemperAttention(Action):
                 for lin in (m.q_proj, m.k_proj):
                     for p in (lin.weight, lin.bias):
                         if p is not None: p.mul_(f); mod.learn.opt is None or _reset_moments(mod.learn.opt, p)
-        self._desc = f"temper {len(sh)} attention modules (logit sd up to {max(sd for _,sd in sh):.3g} -> {self.params['target']:g})"
+        self._desc = (f"temper {len(sh)} attention modules (logit sd up to {max(sd for _,sd in sh):.3g} -> "
+                      f"{self.params['target']:g})")
         return undo
     def _revert(self, mod, undo): restore_snapshot(mod.learn, undo)
     def describe(self): return getattr(self, '_desc', 'temper attention')
 
-# %% ../nbs/11_modify.ipynb #7c950e8d
-def _journal(learn):
-    j = getattr(learn, 'journal', None)
-    return j
+# %% ../nbs/11_modify.ipynb #fdd6e49d
+@patch
+def metacog_state(self:ModifyCallback):
+    "What a checkpoint must keep (JSON): the knobs, the clip norms and the dropout rates the actions set"
+    return dict(self.settings(), clip=[c.max_norm for c in self.learn.cbs if isinstance(c, GradientClip)],
+                dropout=[getattr(o, a) for o,a in dropout_sites(self.learn.model)])
 
 @patch
-def can(self:ModifyCallback, name:str, **params): # action name and parameters
-    "`(True, None)` if action `name` can apply now, else `(False, reason)`"
-    check(name in ACTION_CLASSES, f"unknown action {name!r}", f"use one of {sorted(ACTION_CLASSES)}")
-    r = ACTION_CLASSES[name](name, **params).why_not(self)
-    return r is None, r
-
-@patch
-def act(self:ModifyCallback,
-        name:str,               # one of `ACTION_CLASSES`
-        snapshot:bool=False,    # snapshot model+optimizer+rng first (to undo the action's effect later)
-        journal:bool=True,      # write an 'action' record to `learn.journal` (if there is one)
-        **params):              # the action's parameters (e.g. `factor=0.5`)
-    "Apply action `name` to the running Learner; raise `CannotApply` with the reason if it cannot"
-    check(name in ACTION_CLASSES, f"unknown action {name!r}", f"use one of {sorted(ACTION_CLASSES)}")
-    a = ACTION_CLASSES[name](name, **params)
-    r = a.why_not(self)
-    if r is not None: raise CannotApply(name, r)
-    step = getattr(self.learn, 'train_iter', 0)
-    snap = take_snapshot(self.learn) if snapshot else None
-    undo = a._apply(self)
-    res = Applied(a, step, dict(a.params), undo, snap)
-    self.history.append(res)
-    j = _journal(self.learn)
-    if journal and j is not None:
-        j.log('action', step, dict(action=name, params=a.params, settings=self.settings(), message=f"step {step}: {a.describe()}"))
-    return res
-
-@patch
-def revert(self:ModifyCallback,
-           applied:Applied,          # the handle `act` returned
-           restore_state:bool=False, # also restore the snapshot taken by `act(snapshot=True)`
-           journal:bool=True):       # write an 'outcome' record
-    "Undo `applied` (and optionally its effect on the weights)"
-    check(not applied.reverted, f"{applied.name} at step {applied.step} was already reverted", "revert each action once")
-    if not applied.action.reversible: raise CannotApply(applied.name, "it cannot be reverted")
-    applied.action._revert(self, applied.undo)
-    if restore_state:
-        check(applied.snapshot is not None, "no snapshot was taken when the action was applied", "call act(..., snapshot=True)")
-        restore_snapshot(self.learn, applied.snapshot)
-    applied.reverted = True
-    j = _journal(self.learn); step = getattr(self.learn, 'train_iter', 0)
-    if journal and j is not None:
-        j.log('outcome', step, dict(action=applied.name, decision='reverted', message=f"step {step}: reverted {applied.describe()} (applied at step {applied.step})"))
+def load_metacog_state(self:ModifyCallback, s:dict): # a dict from `metacog_state`
+    "Restore the knobs, clip norms and dropout rates of a checkpoint"
+    self.set_settings(s)
+    clips = [c for c in self.learn.cbs if isinstance(c, GradientClip)]
+    for c,n in zip(clips, s.get('clip', [])): c.max_norm = n
+    for n in s.get('clip', [])[len(clips):]: self.learn.add_cb(GradientClip(max_norm=n))
+    sites = dropout_sites(self.learn.model)
+    if len(sites) == len(s.get('dropout', [])):
+        for (o,a),p in zip(sites, s['dropout']): setattr(o, a, p)

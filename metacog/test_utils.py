@@ -1,4 +1,4 @@
-"""Fixtures for metacog's tests and demos: a toy Learner, fakes, scripted losses and faults (fastai's `97_test_utils` in spirit). Not re-exported by `metacog.all`.
+"""Fixtures for metacog's tests and demos (fastai's `97_test_utils` in spirit); not re-exported by `metacog.all`.
 
 Docs: https://metacog-dev.github.io/metacog/test_utils.html.md"""
 
@@ -12,17 +12,17 @@ from torch import nn
 from fastcore.all import *
 from fastai.callback.core import Callback, CancelBatchException
 from fastai.callback.schedule import ParamScheduler
+from fastai.data.core import DataLoaders
+from fastai.data.load import DataLoader
+from fastai.optimizer import Adam
+from transformers import LlamaConfig, LlamaForCausalLM
 from .core import *
+from .train import metacog_learner
 
 # %% auto #0
-__all__ = ['HFLM', 'markov_tokens', 'toy_learner', 'ActAt', 'Sabotage', 'RollbackOnNan', 'ScriptedLoss', 'Diagnose', 'FakeClock']
+__all__ = ['markov_tokens', 'HFLM', 'toy_learner', 'ActAt', 'Sabotage', 'RollbackOnNan', 'ScriptedLoss', 'Diagnose', 'FakeClock']
 
-# %% ../nbs/04_test_utils.ipynb #6b18d614
-class HFLM(nn.Module):
-    "Wrap a Hugging Face causal LM so `forward(x)` returns logits (B,T,V), as fastai's loss expects"
-    def __init__(self, hf): super().__init__(); self.hf = hf
-    def forward(self, x): return self.hf(input_ids=x).logits
-
+# %% ../nbs/04_test_utils.ipynb #aafe2c14
 def markov_tokens(n:int,             # number of tokens to draw
                   vocab:int=16,      # vocabulary size
                   peak:float=4.,     # logit added to one preferred successor per token (higher: easier language)
@@ -36,6 +36,17 @@ def markov_tokens(n:int,             # number of tokens to draw
     for i in range(1, n): out[i] = torch.multinomial(P[out[i-1]], 1, generator=g)
     return out
 
+# %% ../nbs/04_test_utils.ipynb #eaa9c8f5
+class HFLM(nn.Module):
+    "Wrap a Hugging Face causal LM so `forward(x)` returns logits (B,T,V), as fastai's loss expects"
+    def __init__(self,
+                 hf): # a transformers causal LM (e.g. `LlamaForCausalLM`)
+        super().__init__(); self.hf = hf
+    def forward(self,
+                x): # token ids (B,T)
+        return self.hf(input_ids=x).logits
+
+# %% ../nbs/04_test_utils.ipynb #6b18d614
 def toy_learner(seed:int=0,           # seeds the model initialisation and the data order
                 lr:float=3e-3,        # learning rate (fastai's `Learner.lr`)
                 vocab:int=16,         # vocabulary size of the synthetic language
@@ -46,15 +57,12 @@ def toy_learner(seed:int=0,           # seeds the model initialisation and the d
                 width:int=32,         # hidden size of the Llama
                 layers:int=1,         # decoder layers
                 dropout:float=0.,     # LlamaConfig.attention_dropout
-                opt:str='adamw',      # 'adamw' (torch AdamW in fastai's OptimWrapper, as metacog_learner) or 'adam' (fastai's own)
+                opt:str='adamw',      # 'adamw' (torch AdamW in fastai's OptimWrapper, as metacog_learner) or 'adam'
+                wd:float=0.01,        # weight decay of every parameter, norms too (torch AdamW's default)
+                betas:tuple=(0.9, 0.999), # AdamW betas (torch's defaults, from Kingma & Ba 2015)
+                max_nonfinite:float=math.inf, # non-finite losses in a row before `NonFiniteGuard` stops the fit
                 cbs=None):            # extra callbacks
-    "A fastai Learner training a tiny `LlamaForCausalLM` on `markov_tokens`, for tests and demos"
-    from transformers import LlamaConfig, LlamaForCausalLM
-    from fastai.learner import Learner
-    from fastai.data.core import DataLoaders
-    from fastai.data.load import DataLoader
-    from fastai.losses import CrossEntropyLossFlat
-    from fastai.optimizer import Adam, OptimWrapper
+    "A `metacog_learner` training a tiny `LlamaForCausalLM` on `markov_tokens`, for tests and demos"
     toks = markov_tokens((n_train+n_valid)*(seq_len+1), vocab, seed=seed)
     chunks = toks.view(n_train+n_valid, seq_len+1)
     ds = [(c[:-1], c[1:]) for c in chunks]
@@ -64,54 +72,77 @@ def toy_learner(seed:int=0,           # seeds the model initialisation and the d
                       num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=seq_len,
                       attention_dropout=dropout, tie_word_embeddings=False)
     model = HFLM(LlamaForCausalLM(cfg))
-    opt_func = partial(OptimWrapper, opt=torch.optim.AdamW) if opt == 'adamw' else Adam
-    return Learner(dls, model, loss_func=CrossEntropyLossFlat(), lr=lr, opt_func=opt_func, cbs=cbs)
+    learn = metacog_learner(dls, model, lr=lr, wd=wd, betas=betas, max_grad_norm=None, max_nonfinite=max_nonfinite,
+                            cbs=cbs)
+    learn.wd = wd                          # one value for both parameter groups: norms decay too
+    if opt != 'adamw': learn.opt_func = Adam   # fastai's own optimizer
+    return learn
 
 # %% ../nbs/04_test_utils.ipynb #9111475f
 class ActAt(Callback):
     "Test helper: apply `action` (with `params`) via the modifier when `train_iter` reaches `step`"
     order = ParamScheduler.order + 2   # after ModifyCallback (ParamScheduler.order + 1): it acts through learn.modify
-    def __init__(self, step:int, action:str, **params): store_attr('step,action'); self.params, self.applied = params, None
+    def __init__(self, step:int,       # the training iteration (after its batch) at which to act
+                 action:str,           # the action's name (one of `metacog.modify.ACTION_CLASSES`)
+                 **params):            # the action's parameters
+        store_attr('step,action'); self.params, self.applied = params, None
     def after_batch(self):
-        if self.training and self.learn.train_iter == self.step: self.applied = self.learn.modify.act(self.action, **self.params)
+        if self.training and self.learn.train_iter == self.step:
+            self.applied = self.learn.modify.act(self.action, **self.params)
 
 # %% ../nbs/04_test_utils.ipynb #f0f84e93
 class Sabotage(Callback):
     "Test helper: at `step`, multiply every parameter by `scale` (NaN to poison the run) to simulate a blow-up"
     order = ParamScheduler.order + 2   # after ModifyCallback (ParamScheduler.order + 1): it acts through learn.modify
-    def __init__(self, step:int, scale:float=float('nan')): store_attr()
+    def __init__(self, step:int,       # the training iteration (after its batch) at which to strike
+                 scale:float=float('nan')): # the factor for every parameter
+        store_attr()
     def after_batch(self):
         if self.training and self.learn.train_iter == self.step:
             with torch.no_grad():
                 for p in self.learn.model.parameters(): p.mul_(self.scale)
 
+# %% ../nbs/04_test_utils.ipynb #803a22f9
 class RollbackOnNan(Callback):
     "Test helper: roll back as soon as the loss is not finite"
     order = Sabotage.order + 1
-    def __init__(self, skip=0): self.skip, self.losses = skip, []
+    def __init__(self,
+                 skip:int=0): # batches the rollback also skips
+        self.skip, self.losses = skip, []
     def after_batch(self):
         if not self.training or self.learn.modify.skipped: return
-        if True: self.losses.append(float(self.learn.loss))
+        self.losses.append(float(self.learn.loss))
         if not math.isfinite(float(self.learn.loss)): self.learn.modify.act('rollback', skip=self.skip)
 
 # %% ../nbs/04_test_utils.ipynb #6f62fab1
 class ScriptedLoss(Callback):
-    "Test probe: replace `learn.loss` by `f(step, learn)` plus Gaussian noise `sd` (after the step, so training is untouched)"
-    order = ParamScheduler.order + 1.5 # after ModifyCallback (ParamScheduler.order + 1), before the cycle reads the step
-    def __init__(self, f, sd:float=0.05, seed:int=0): store_attr(); self.rng = np.random.default_rng(seed)
+    "Test probe: set `learn.loss` to `f(step, learn)` plus Gaussian noise `sd` (after the step: training is untouched)"
+    order = ParamScheduler.order + 1.5 # after ModifyCallback (ParamScheduler.order + 1), before the cycle reads it
+    def __init__(self, f,              # f(step, learn) -> the loss to report
+                 sd:float=0.05,        # standard deviation of the noise added
+                 seed:int=0):          # seed of the noise
+        store_attr(); self.rng = np.random.default_rng(seed)
     def after_batch(self):
-        if self.training: self.learn.loss = torch.tensor(self.f(self.learn.train_iter, self.learn) + self.rng.normal(0, self.sd))
+        if self.training:
+            self.learn.loss = torch.tensor(self.f(self.learn.train_iter, self.learn) + self.rng.normal(0, self.sd))
 
+# %% ../nbs/04_test_utils.ipynb #e99ba81c
 class Diagnose(Callback):
     "Test probe: set `learn.diagnoses` to `make(step, learn)` at every training step (as `ReflectCallback` would)"
-    order = ParamScheduler.order + 1.5 # after ModifyCallback (ParamScheduler.order + 1), before the cycle reads the step
-    def __init__(self, make): self.make = make
+    order = ParamScheduler.order + 1.5 # after ModifyCallback (ParamScheduler.order + 1), before the cycle reads it
+    def __init__(self,
+                 make): # make(step, learn) -> the diagnoses of that step
+        self.make = make
     def after_batch(self):
         if self.training: self.learn.diagnoses = L(self.make(self.learn.train_iter, self.learn))
 
 # %% ../nbs/04_test_utils.ipynb #2fddaff0
 class FakeClock:
     "A clock for tests: `clock()` is the time, `clock.sleep(s)` advances it"
-    def __init__(self, t:float=1_700_000_000.): self.t = float(t)
+    def __init__(self,
+                 t:float=1_700_000_000.): # the start time (seconds since the epoch)
+        self.t = float(t)
     def __call__(self): return self.t
-    def sleep(self, s): self.t += max(0., s)
+    def sleep(self,
+              s:float): # seconds to advance (a negative value: none)
+        self.t += max(0., s)
