@@ -16,6 +16,7 @@ from .model import make_model
 from .train import metacog_learner
 from .faults import FAULTS, run_fault
 from .cycle import *
+from .strategy import SEVERITY_RANK
 from .bench import *
 from .faults import run_fault
 
@@ -64,7 +65,7 @@ def repair_run(fault:str, seed:int, cycle:bool, steps:int=240, window:int=40, le
     outs = list(cbs[-1].outcomes) if cycle else []   # the fit's callbacks are gone from the Learner after fit
     und = list(cbs[-1].undecided) if cycle else []
     last = r['reflect'].history[-1][1] if r['reflect'].history else []   # the run's last reflection
-    end = sorted({d.kind for d in last if _SEV.get(d.severity, 0) >= _SEV['warning']})
+    end = sorted({d.kind for d in last if SEVERITY_RANK.get(d.severity, 0) >= SEVERITY_RANK['warning']})
     return dict(valid_loss=v, finite=math.isfinite(v), end_diagnoses=end, ends_healthy=math.isfinite(v) and not end,
                 secs=r['secs'], diagnosed=sorted(r['first_seen']), actions=len(outs),
                 kept=sum(o['decision'] == 'kept' for o in outs), reverts=sum(o['decision'] == 'reverted' for o in outs),

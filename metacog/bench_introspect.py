@@ -15,6 +15,7 @@ from .core import *
 from .data import load_corpus, bundled_corpus, char_tokenizer, encode, lm_dls
 from .model import make_model
 from .introspect import *
+from .introspect import _median
 from .reflect import *
 from .faults import *
 from .bench import *

@@ -15,56 +15,55 @@ from fastai.callback.core import Callback, CancelBatchException
 from fastai.torch_core import set_seed
 from .core import *
 from .modify import *
-from .modify import ACTION_CLASSES
 from .strategy import *
 from .introspect import Introspector
 from .reflect import ReflectCallback
 
 # %% auto #0
-__all__ = ['WINDOW', 'Z', 'MAX_TRIES', 'MIN_POINTS', 'MIN_CONFIDENCE', 'VALID_PATIENCE', 'TARGET_UPDATE_RATIO', 'MAX_DOSE',
-           'HELD_OUT', 'ANNEAL', 'BACKOFF', 'OBSERVERS', 'CAUSES', 'Pending', 'MetacogCallback', 'cycle_cbs',
-           'metacog_cbs']
+__all__ = ['WINDOW', 'Z', 'MIN_POINTS', 'VALID_PATIENCE', 'HELD_OUT', 'ANNEAL', 'BACKOFF', 'OBSERVERS', 'Pending',
+           'MetacogCallback', 'cycle_cbs', 'metacog_cbs']
 
 # %% ../nbs/13_cycle.ipynb #8235f48e
 WINDOW = 50          # steps per evaluation window (the issue's example: "slope over the next 50 steps")
 Z = 2.               # standard errors an effect must exceed to count (two-standard-error rule)
-MAX_TRIES = 3        # candidates tried per diagnosis before giving up (AUTOTRAINER-style escalation)
 MIN_POINTS = 10      # fewest finite losses a window needs to be judged
-MIN_CONFIDENCE = 0.5 # act on diagnoses at least as likely as not
 VALID_PATIENCE = 4   # windows to wait for a validation loss before judging a 'valid' prediction on the slope
-TARGET_UPDATE_RATIO = 1e-2  # update/weight ratio a learning-rate dose aims at: between Karpathy's ~1e-3 rule of thumb and the 0.035 peak of healthy fault-suite runs (metacog.reflect, measured)
-MAX_DOSE = 100.      # the most one learning-rate action multiplies or divides by (two decades)
 HELD_OUT = 8         # validation batches (fixed, the first of the loader) on which the two arms are compared
-ANNEAL = 10          # steps of learning-rate annealing applied to a copy of each arm before it is measured (against short-horizon bias)
-BACKOFF = 2.         # after a diagnosis kind was not repaired, its quiet period is multiplied by this (exponential backoff)
-_SEV = dict(info=0, warning=1, critical=2)
-OBSERVERS = ('Introspector',)  # callbacks left out of the control arm's steps (they would record them as the run's)
-CAUSES = ('nonfinite_loss', 'divergence', 'loss_spike', 'lr_too_high', 'exploding_gradients', 'lr_too_low', 'vanishing_gradients',
-          'oscillation', 'overfitting', 'plateau')  # handled first, in this order: causes before the symptoms they produce
+ANNEAL = 10          # steps of learning-rate annealing applied to a copy of each arm before it is measured
+                     # (against short-horizon bias)
+BACKOFF = 2.         # after a kind was not repaired, its quiet period is multiplied by this (exponential backoff)
+OBSERVERS = (Introspector,)  # callbacks left out of the control arm's steps (they would record them as the run's)
 
-def _finite(snap): return all(bool(torch.isfinite(v).all()) for v in snap.model.values() if v.is_floating_point())
+def _finite(snap): # a `Snapshot`
+    "Whether every floating-point tensor of the snapshot's model is finite"
+    return all(bool(torch.isfinite(v).all()) for v in snap.model.values() if v.is_floating_point())
 
+def _evidence(d:Diagnosis): # a diagnosis
+    "Its first two numbers or words of evidence, as ' (k v, k v)' for a message ('' if none)"
+    ev = [(k, v) for k,v in (d.evidence or {}).items()
+          if isinstance(v, (int, float, str)) and not isinstance(v, bool)][:2]
+    return f" ({', '.join(f'{k} {fmt(v)}' for k,v in ev)})" if ev else ''
 
-def _fmt(v):
-    if isinstance(v, float): return f"{v:.3g}"
-    if isinstance(v, (list, tuple)): return '[' + ', '.join(_fmt(x) for x in v[:3]) + (', ...' if len(v) > 3 else '') + ']'
-    return str(v)
-
-def _update_ratio(d:Diagnosis):
-    "The largest recent update/weight ratio a diagnosis cites, else its latest (None if it cites none)"
-    ur = (d.evidence or {}).get('update_ratio_max', (d.evidence or {}).get('update_ratio'))
-    return float(ur) if isinstance(ur, (int, float)) and not isinstance(ur, bool) and ur > 0 and math.isfinite(ur) else None
-
-def _evidence(d:Diagnosis):
-    ev = [(k, v) for k,v in (d.evidence or {}).items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)][:2]
-    return f" ({', '.join(f'{k} {_fmt(v)}' for k,v in ev)})" if ev else ''
-
+# %% ../nbs/13_cycle.ipynb #b19d7ed7
 @dataclass
 class Pending:
     "An action under evaluation"
-    applied:object; diag:Diagnosis; pred:Prediction; step:int; before:list; message:str; start_valid:int=0
-    phase:str=None; batches:list=None; a_losses:list=None; b_losses:list=None; snap_a:object=None; settings_a:dict=None; mark:tuple=None
+    applied:object        # the `Applied` action
+    diag:Diagnosis        # the diagnosis it answers
+    pred:Prediction       # what it is expected to do
+    step:int              # the step it was applied at
+    before:list           # (step, loss) of the window before it: the reference
+    message:str           # its journal message
+    start_valid:int=0     # validation losses known when it was applied
+    phase:str=None        # 'treat' while the treated arm of an 'ab' judgement trains
+    batches:list=None     # the treated arm's batches, with their hyper-parameters
+    a_losses:list=None    # held-out losses of the treated arm
+    b_losses:list=None    # training losses of the control arm
+    snap_a:object=None    # snapshot of the treated arm's state
+    settings_a:dict=None  # the knobs of the treated arm
+    mark:tuple=None       # the introspector's mark at the action (to rewind its history)
 
+# %% ../nbs/13_cycle.ipynb #9fe18e74
 class MetacogCallback(Callback):
     "Choose, predict, evaluate and adapt: repairs a run from `learn.diagnoses` with the actions of `metacog.modify`"
     order = max(ModifyCallback.order, ReflectCallback.order) + 1
@@ -79,11 +78,11 @@ class MetacogCallback(Callback):
                  min_confidence:float=MIN_CONFIDENCE, # ignore less confident diagnoses
                  min_severity:str='warning',    # ignore less severe diagnoses
                  actions:list=None,             # allowed action names (default: all of `metacog.modify`)
-                 start_after:int=None,          # no action before this step except for a non-finite loss (default: 0 with 'ab', `window` with 'trend')
-                 evaluate:str='ab',             # 'ab': counterfactual arm on the same batches, judged on held-out batches; 'trend': slopes only
+                 start_after:int=None,          # before it only a non-finite loss is handled (0 'ab', `window` 'trend')
+                 evaluate:str='ab',             # 'ab': counterfactual arm, judged on held-out batches; 'trend': slopes
                  held_out:int=HELD_OUT,         # validation batches of the 'ab' judgement
-                 anneal:int=ANNEAL,             # 'ab': each arm is measured after annealing a copy of it over its last this many batches (0: as it is)
-                 action_params:dict=None,       # per action name, parameters for `act` (e.g. {'lr_down': {'factor': 0.5}})
+                 anneal:int=ANNEAL,             # 'ab': steps annealing a copy of each arm before measuring it (0: none)
+                 action_params:dict=None,       # per action name, parameters for `act` ({'lr_down': {'factor': 0.5}})
                  backoff:float=BACKOFF,         # quiet period multiplier after each unrepaired episode of a kind
                  seed:int=None):                # seed of the Thompson sampling
         store_attr(but='strategy_file,adapt,seed')
@@ -94,295 +93,415 @@ class MetacogCallback(Callback):
         self.action_params = action_params or {}
         self.failures = {}
         self.actions = list(ACTION_CLASSES) if actions is None else list(actions)
-        for a in self.actions: check(a in ACTION_CLASSES, f"unknown action {a!r}", f"use names from {sorted(ACTION_CLASSES)}")
+        for a in self.actions:
+            check(a in ACTION_CLASSES, f"unknown action {a!r}", f"use names from {sorted(ACTION_CLASSES)}")
         check(window >= MIN_POINTS, f"window must be at least {MIN_POINTS} steps, got {window}", "pass a larger window")
-        check(0 <= anneal <= window, f"anneal must be between 0 and the window ({window}), got {anneal}", "pass a smaller anneal")
+        check(0 <= anneal <= window, f"anneal must be between 0 and the window ({window}), got {anneal}",
+              "pass a smaller anneal")
         self.losses, self.pending, self.episode, self.quiet_until, self.seen = [], None, None, {}, {}
-        self.outcomes, self.undecided, self.valid, self.jnl = L(), L(), [], None   # judged outcomes; actions still in flight when the run ended
-        check(min_severity in _SEV, f"unknown severity {min_severity!r}", f"use one of {list(_SEV)}")
+        self.outcomes, self.undecided, self.valid, self.jnl = L(), L(), [], None   # judged; in flight at the end
+        check(min_severity in SEVERITY_RANK, f"unknown severity {min_severity!r}", f"use one of {list(SEVERITY_RANK)}")
 
-    def before_fit(self):
-        mods = [c for c in self.learn.cbs if isinstance(c, ModifyCallback)]
-        if mods: self.mod = mods[0]
-        else: self.mod = ModifyCallback(); self.learn.add_cb(self.mod); self.mod.before_fit()
-        self.jnl = next((j for j in (getattr(self.learn, 'journal', None), self.jnl, Journal()) if j is not None))  # (`or` would skip an empty Journal: it is falsy)
-        dv = self.dls.valid if len(self.dls) > 1 else None
-        self.vb = list(itertools.islice(iter(dv), self.held_out)) if (self.evaluate == 'ab' and dv is not None and len(dv)) else []
-        if self.strategy.warning: self.jnl.log('event', self.learn.train_iter, dict(event='strategy', message=self.strategy.warning))
+# %% ../nbs/13_cycle.ipynb #a8862bb6
+@patch
+def before_fit(self:MetacogCallback):
+    "Find (or add) the modifier, choose the journal, take the held-out batches"
+    mod = getattr(self.learn, 'modify', None)
+    if isinstance(mod, ModifyCallback): self.mod = mod
+    else: self.mod = ModifyCallback(); self.learn.add_cb(self.mod); self.mod.before_fit()
+    js = (getattr(self.learn, 'journal', None), self.jnl, Journal())
+    self.jnl = next((j for j in js if j is not None))  # (`or` would skip an empty Journal: it is falsy)
+    dv = self.dls.valid if len(self.dls) > 1 else None
+    ab = self.evaluate == 'ab' and dv is not None and len(dv)
+    self.vb = list(itertools.islice(iter(dv), self.held_out)) if ab else []
+    if self.strategy.warning:
+        self.jnl.log('event', self.learn.train_iter, dict(event='strategy', message=self.strategy.warning))
 
-    # -- observe
-    def after_batch(self):
-        if not self.training or self.mod.skipped: return
-        step, loss = self.learn.train_iter, float(self.learn.loss)
-        self.losses.append((step, loss))
-        if len(self.losses) > 4*self.window: del self.losses[:len(self.losses) - 4*self.window]
-        ds = [d for d in (getattr(self.learn, 'diagnoses', None) or []) if isinstance(d, Diagnosis)]
-        if not math.isfinite(loss) and not any(d.kind == 'nonfinite_loss' for d in ds):
-            ds.append(Diagnosis('nonfinite_loss', 'critical', 1., dict(loss=loss), [], step, f"the training loss is {loss}"))
-        for d in ds: self.seen[d.kind] = step
-        if self.pending is not None:
-            p = self.pending
-            if p.phase == 'treat' and math.isfinite(loss) and step - p.step >= p.pred.window: self._switch_arm(step)
-            elif not math.isfinite(loss) or (p.pred.metric in ('slope', 'stable') and step - p.step >= p.pred.window) \
-               or (p.pred.metric == 'valid' and step - p.step >= VALID_PATIENCE*p.pred.window):
-                self._evaluate(step)
-            return   # this step's diagnoses were made before the judgement, on the history it may just have replaced: the next reflection decides
-        if self.episode is None:
-            d = self._pick(ds, step)
-            if d is not None: self._start(d, step)
-
-    def after_epoch(self):
-        v = self.mod._valid_loss()
-        if v is None or (self.valid and self.valid[-1] == (self.learn.train_iter, v)): return
-        self.valid.append((self.learn.train_iter, v))
-        if self.pending is not None and self.pending.phase is None and self.pending.pred.metric == 'valid' and len(self.valid) > self.pending.start_valid:
-            self._evaluate(self.learn.train_iter)
-
-    def after_fit(self):
+# %% ../nbs/13_cycle.ipynb #657c96d8
+@patch
+def after_batch(self:MetacogCallback):
+    "Observe the step's loss and diagnoses; advance the action under evaluation, or start an episode"
+    if not self.training or self.mod.skipped: return
+    step, loss = self.learn.train_iter, float(self.learn.loss.detach())
+    self.losses.append((step, loss))
+    if len(self.losses) > 4*self.window: del self.losses[:len(self.losses) - 4*self.window]
+    ds = [d for d in (getattr(self.learn, 'diagnoses', None) or []) if isinstance(d, Diagnosis)]
+    if not math.isfinite(loss) and not any(d.kind == 'nonfinite_loss' for d in ds):
+        ds.append(Diagnosis('nonfinite_loss', 'critical', 1., dict(loss=loss), [], step,
+                            f"the training loss is {loss}"))
+    for d in ds: self.seen[d.kind] = step
+    if self.pending is not None:
         p = self.pending
-        if p is not None and p.phase == 'treat':
-            self.pending = None
-            rec = dict(action=p.applied.name, diagnosis=p.diag.kind, decision='undecided', message=f"{p.message}; the run ended during the measurement: kept, undecided")
-            self.jnl.log('outcome', self.learn.train_iter, rec); self.undecided.append(rec)
-        elif p is not None: self._evaluate(self.learn.train_iter, final=True)
-        self.mod.record = None
-        self.strategy.save()
+        if p.phase == 'treat' and math.isfinite(loss) and step - p.step >= p.pred.window: self._switch_arm(step)
+        elif not math.isfinite(loss) or (p.pred.metric in ('slope', 'stable') and step - p.step >= p.pred.window) \
+           or (p.pred.metric == 'valid' and step - p.step >= VALID_PATIENCE*p.pred.window):
+            self._evaluate(step)
+        return   # the step's diagnoses predate the judgement (and the history it may replace): next reflection decides
+    if self.episode is None:
+        d = self._pick(ds, step)
+        if d is not None: self._start(d, step)
 
-    # -- choose
-    def _pick(self, ds, step):
-        ok = [d for d in ds if _SEV.get(d.severity, 0) >= _SEV[self.min_severity] and d.confidence >= self.min_confidence
-              and self.quiet_until.get(d.kind, -1) <= step and (step >= self.start_after or d.kind == 'nonfinite_loss')]
-        rank = lambda d: CAUSES.index(d.kind) if d.kind in CAUSES else len(CAUSES)
-        return min(ok, key=lambda d: (rank(d), -_SEV.get(d.severity, 0), -d.confidence), default=None)
+# %% ../nbs/13_cycle.ipynb #55266a59
+@patch
+def after_epoch(self:MetacogCallback):
+    "Record the validation loss; judge a pending 'valid' prediction on it"
+    v = self.mod._valid_loss()
+    if v is None or (self.valid and self.valid[-1] == (self.learn.train_iter, v)): return
+    self.valid.append((self.learn.train_iter, v))
+    if self.pending is not None and self.pending.phase is None and self.pending.pred.metric == 'valid' \
+       and len(self.valid) > self.pending.start_valid:
+        self._evaluate(self.learn.train_iter)
 
-    def candidates(self, d:Diagnosis): # a diagnosis
-        "Allowed actions for `d` (its suggestions, then the defaults for its kind), ordered by the strategy"
-        names = [a for a in dict.fromkeys(list(d.suggested_actions or []) + DEFAULT_CANDIDATES.get(d.kind, [])) if a in self.actions]
-        ur = _update_ratio(d)
-        if ur is not None and 'lr_up' in names and 'lr_down' in names:   # both directions possible: the update ratio says which first
-            up, down = names.index('lr_up'), names.index('lr_down'); first, second = ('lr_up', 'lr_down') if ur < TARGET_UPDATE_RATIO else ('lr_down', 'lr_up')
-            names[min(up, down)], names[max(up, down)] = first, second
-        o = self.strategy.order(d.kind, names)
-        return [a for a in o if ACTION_CLASSES[a].reversible] + [a for a in o if not ACTION_CLASSES[a].reversible]  # what cannot be undone comes last
+# %% ../nbs/13_cycle.ipynb #a1fa45e9
+@patch
+def after_fit(self:MetacogCallback):
+    "Settle the action under evaluation, stop recording, save the strategies"
+    p = self.pending
+    if p is not None and p.phase == 'treat':
+        self.pending = None
+        self._undecided(p, self.learn.train_iter, "the run ended during the measurement")
+    elif p is not None: self._evaluate(self.learn.train_iter, final=True)
+    self.mod.record = None
+    self.strategy.save()
 
-    def _start(self, d, step):
-        c = self.candidates(d)
-        if not math.isfinite(self.losses[-1][1]) and 'rollback' in c: c.remove('rollback'); c.insert(0, 'rollback')  # a broken state first
-        self.episode = dict(diag=d, cands=c, tried=[], start=step)
-        self._try_next(step)
+@patch
+def _undecided(self:MetacogCallback,
+               p:Pending, # the action still in flight
+               step:int,  # the step of the record
+               why:str):  # why it cannot be judged
+    "Journal `p` as kept but undecided"
+    rec = dict(action=p.applied.name, diagnosis=p.diag.kind, decision='undecided',
+               message=f"{p.message}; {why}: kept, undecided")
+    self.jnl.log('outcome', step, rec); self.undecided.append(rec)
 
-    def _end(self, step, why=None):
-        e, self.episode = self.episode, None
-        k = e['diag'].kind
-        if why: self.failures[k] = self.failures.get(k, 0) + 1
-        self.quiet_until[k] = step + int(self.cooldown * self.backoff**self.failures.get(k, 0))
-        if why: self.jnl.log('outcome', step, dict(diagnosis=e['diag'].kind, decision='gave_up', tried=e['tried'],
-                                 message=f"step {step}: {e['diag'].kind.replace('_', ' ')}: {why}"))
+# %% ../nbs/13_cycle.ipynb #4bdb724d
+@patch
+def _pick(self:MetacogCallback,
+          ds:list,   # the step's diagnoses
+          step:int): # the training step
+    "The diagnosis to handle now (`pick_diagnosis` with this cycle's thresholds and quiet periods), or None"
+    return pick_diagnosis(ds, step, self.min_severity, self.min_confidence, self.quiet_until, self.start_after)
 
-    # -- predict and modify
-    def _ab(self, name): return bool(self.vb) and ACTION_CLASSES[name].reversible and PREDICTS.get(name) != 'final'
+@patch
+def candidates(self:MetacogCallback,
+               d:Diagnosis,       # a diagnosis
+               broken:bool=False): # the state is broken (a non-finite loss): a rollback goes first
+    "Allowed actions for `d` (its suggestions, then the defaults for its kind), ordered by the strategy"
+    return candidate_actions(d, self.strategy, self.actions, broken=broken)
 
-    def _prediction(self, name, before):
-        if self._ab(name): return Prediction('ab', self.window, 0., 0., len(self.vb))
-        metric = PREDICTS.get(name, 'slope')
-        if metric == 'valid' and not self.valid: metric = 'slope'
-        ys = [l for _,l in before]
-        if metric == 'slope':
-            b, se = slope_se(ys) if len(ys) >= MIN_POINTS else (0., 0.)
-            return Prediction('slope', self.window, b, se if math.isfinite(se) else 0.)
-        if metric == 'stable':
-            fin = [v for v in ys if math.isfinite(v)]
-            return Prediction('stable', self.window, statistics.median(fin) if fin else math.inf, 0.)
-        if metric == 'valid': return Prediction('valid', self.window, self.valid[-1][1])
-        return Prediction('final', 0, math.nan)
+# %% ../nbs/13_cycle.ipynb #b9db1ce1
+@patch
+def _start(self:MetacogCallback,
+           d:Diagnosis, # the diagnosis to handle
+           step:int):   # the training step
+    "Open an episode for `d` and try its first candidate"
+    c = self.candidates(d, broken=not math.isfinite(self.losses[-1][1]))
+    self.episode = dict(diag=d, cands=c, tried=[], start=step)
+    self._try_next(step)
 
-    def params_for(self, name:str, d:Diagnosis): # action name and the diagnosis it answers
-        "Parameters of the action: `action_params`, else a learning-rate dose from the evidence, else the action's defaults"
-        if name in self.action_params: return dict(self.action_params[name])
-        ur = _update_ratio(d)
-        if name in ('lr_down', 'lr_up') and ur is not None:
-            f = TARGET_UPDATE_RATIO/ur   # Adam's step is ~lr per coordinate, so the update/weight ratio scales with lr
-            m = getattr(getattr(self, 'mod', None), 'lr_mult', 1.)   # the dose keeps the multiplier within its bounds
-            if name == 'lr_down' and f < LR_DOWN: return dict(factor=max(f, 1/MAX_DOSE, MIN_LR_MULT/m))
-            if name == 'lr_up' and f > LR_UP: return dict(factor=min(f, MAX_DOSE, MAX_LR_MULT/m))
-        return {}
+@patch
+def _end(self:MetacogCallback,
+         step:int,      # the training step
+         why:str=None): # why the problem was not repaired (None: it was, or it went away)
+    "Close the episode: the kind's quiet period, and a 'gave_up' outcome when not repaired"
+    e, self.episode = self.episode, None
+    k = e['diag'].kind
+    if why: self.failures[k] = self.failures.get(k, 0) + 1
+    self.quiet_until[k] = step + int(self.cooldown * self.backoff**self.failures.get(k, 0))
+    if why: self.jnl.log('outcome', step, dict(diagnosis=e['diag'].kind, decision='gave_up', tried=e['tried'],
+                             message=f"step {step}: {e['diag'].kind.replace('_', ' ')}: {why}"))
 
-    def _try_next(self, step):
-        e = self.episode; d = e['diag']
-        while e['cands'] and len(e['tried']) < self.max_tries:
-            name = e['cands'].pop(0)
-            prm = {} if e.pop('notch', None) == name else self.params_for(name, d)   # a further notch: the action's default step (the evidence predates the last change)
-            ok, why = self.mod.can(name, **prm)
-            if not ok: e.setdefault('skipped', []).append(f"{name}: {why}"); continue
-            before = self.losses[-self.window:]   # the run's own last steps (a replayed arm is not in `losses`)
-            pred = self._prediction(name, before)
-            ap = self.mod.act(name, snapshot=pred.metric == 'ab' or not ACTION_CLASSES[name].changes_state, journal=False, **prm)
-            e['tried'].append(name)
-            msg = f"step {step}: {d.kind.replace('_', ' ')}{_evidence(d)} -> {ap.describe()}; expected {pred.text()}"
-            self.jnl.log('action', step, dict(action=name, params=ap.params, diagnosis=d.kind, evidence=d.evidence,
-                             prediction=dict(metric=pred.metric, window=pred.window, ref=pred.ref, ref_se=pred.ref_se),
-                             settings=self.mod.settings(), message=msg))
-            self.pending = Pending(ap, d, pred, step, before, msg, start_valid=len(self.valid), phase='treat' if pred.metric == 'ab' else None)
-            if pred.metric == 'ab':
-                self.mod.record = []
-                intro = getattr(self.learn, 'introspector', None)
-                if intro is not None and hasattr(intro, 'mark'): self.pending.mark = intro.mark()
-            if pred.metric == 'final': self._evaluate(step)
-            return
-        self._end(step, "no applicable action left" + (f" ({'; '.join(e.get('skipped', []))})" if e.get('skipped') else '')
-                  if not e['tried'] else f"not repaired after trying {', '.join(e['tried'])}")
+# %% ../nbs/13_cycle.ipynb #b0ab2022
+@patch
+def _ab(self:MetacogCallback, name:str): # action name
+    "Whether `name` is judged by a counterfactual arm"
+    return bool(self.vb) and ACTION_CLASSES[name].reversible and PREDICTS.get(name) != 'final'
 
-    # -- evaluate
-    def _judge(self, p, after, step):
-        "`(kept, harm, measured, se)` for pending action `p` given the losses `after` it"
-        ys = [l for _,l in after]; bad = sum(not math.isfinite(v) for v in ys)
-        if p.pred.metric == 'final': return True, False, math.nan, 0.
-        if bad: return False, True, math.nan, 0.
-        if p.pred.metric == 'valid' and len(self.valid) > p.start_valid:
-            v = self.valid[-1][1]; return v < p.pred.ref, v > p.pred.ref, v, 0.
-        mb, seb = mean_se([l for _,l in p.before]); ma, sea = mean_se(ys)
-        harm = math.isfinite(seb) and math.isfinite(sea) and ma - mb > self.z*math.hypot(seb, sea)
-        if p.pred.metric == 'stable': return ma <= p.pred.ref + self.z*sea, harm, ma, sea
-        b, se = slope_se(ys)
-        return b < p.pred.ref - self.z*math.hypot(se, p.pred.ref_se), harm, b, se
+@patch
+def _prediction(self:MetacogCallback,
+                name:str,    # action name
+                before:list): # (step, loss) of the window before the action
+    "What action `name` is expected to do: the `Prediction` it is judged on"
+    if self._ab(name): return Prediction('ab', self.window, 0., 0., len(self.vb))
+    metric = PREDICTS.get(name, 'slope')
+    if metric == 'valid' and not self.valid: metric = 'slope'
+    ys = [l for _,l in before]
+    if metric == 'slope':
+        b, se = slope_se(ys) if len(ys) >= MIN_POINTS else (0., 0.)
+        return Prediction('slope', self.window, b, se if math.isfinite(se) else 0.)
+    if metric == 'stable':
+        fin = [v for v in ys if math.isfinite(v)]
+        return Prediction('stable', self.window, statistics.median(fin) if fin else math.inf, 0.)
+    if metric == 'valid': return Prediction('valid', self.window, self.valid[-1][1])
+    return Prediction('final', 0, math.nan)
 
-    def _evaluate(self, step, final=False):
-        p, self.pending = self.pending, None
-        self.mod.record = None
-        after = [(s,l) for s,l in self.losses if s > p.step]
-        d, name = p.diag, p.applied.name
-        if p.pred.metric != 'final' and sum(math.isfinite(l) for _,l in after) < MIN_POINTS and all(math.isfinite(l) for _,l in after):
-            rec = dict(action=name, diagnosis=d.kind, decision='undecided', message=f"{p.message}; run ended after {len(after)} steps: kept, undecided")
-            self.jnl.log('outcome', step, rec); self.undecided.append(rec)
-            return
-        kept, harm, measured, se = self._judge(p, after, step)
-        restored = False
-        if not kept and p.applied.action.reversible and not p.applied.action.changes_state:
-            restored = harm and p.applied.snapshot is not None and _finite(p.applied.snapshot)
-            self.mod.revert(p.applied, restore_state=restored, journal=False)
-        if p.pred.metric != 'final': self.strategy.update(d.kind, name, kept)
-        decision = 'kept' if kept else ('reverted' if p.applied.reverted else 'failed')
-        how = '' if p.pred.metric == 'final' else (f"measured {_fmt(measured)}" + (f" +- {se:.2g}" if se and math.isfinite(se) else '') if math.isfinite(measured) else "measured a non-finite loss")
-        msg = f"{p.message}; {how}{': ' if how else ''}{decision}" + (" (weights restored to the action's snapshot)" if restored else '')
-        rec = dict(action=name, diagnosis=d.kind, decision=decision, measured=measured, se=se, expected=p.pred.text(),
-                   restored=restored, window=[p.step, step], settings=self.mod.settings(), message=msg.replace(p.message.split(':')[0], f"step {step}", 1))
-        self.jnl.log('outcome', step, rec); self.outcomes.append(rec)
-        if kept: return self._end(step)
-        if final: self.episode = None; return
-        if not math.isfinite(self.losses[-1][1]) and self.mod.good is not None and 'rollback' in self.actions and self.mod.can('rollback')[0] \
-           and 'rollback' not in self.episode['tried'] and not self.episode['cands'][:1] == ['rollback']:
-            self.episode['cands'].insert(0, 'rollback')     # a broken state is never kept while trying the next repair
-        if self.seen.get(d.kind, -1) >= p.step: self._try_next(step)
-        else: self._end(step)
+# %% ../nbs/13_cycle.ipynb #6a0eff93
+@patch
+def params_for(self:MetacogCallback,
+               name:str,     # action name
+               d:Diagnosis): # the diagnosis it answers
+    "Parameters of the action: `action_params`, else a learning-rate dose from the evidence, else the action's defaults"
+    return dose(name, d, getattr(getattr(self, 'mod', None), 'lr_mult', 1.), self.action_params)
 
-    # -- the counterfactual arm
-    def _held_loss(self):
-        "Loss of the current model on each held-out batch"
-        m, was = self.learn.model, self.learn.model.training
-        m.eval()
-        try:
-            with torch.no_grad(): return [float(self.learn.loss_func(m(*xb), *yb)) for xb,yb in ((b[:1], b[1:]) for b in self.vb)]
-        finally: m.train(was)
+# %% ../nbs/13_cycle.ipynb #0b81484b
+@patch
+def _try_next(self:MetacogCallback, step:int): # the training step
+    "Apply the episode's next applicable candidate, or end the episode when none is left or the tries are spent"
+    e = self.episode; d = e['diag']
+    while e['cands'] and len(e['tried']) < self.max_tries:
+        name = e['cands'].pop(0)
+        prm = {} if e.pop('notch', None) == name else self.params_for(name, d)   # a further notch: the default step
+        ok, why = self.mod.can(name, **prm)
+        if not ok: e.setdefault('skipped', []).append(f"{name}: {why}"); continue
+        return self._apply(name, prm, step)
+    skipped = f" ({'; '.join(e['skipped'])})" if e.get('skipped') else ''
+    self._end(step, f"not repaired after trying {', '.join(e['tried'])}" if e['tried'] else
+                    "no applicable action left" + skipped)
 
-    def _arm_loss(self, p):
-        "Held-out losses of the current state: after a short annealing of a copy of it when `anneal` (the state itself is left as it was)"
-        if not self.anneal: return self._held_loss()
-        snap = take_snapshot(self.learn)
-        try:
-            self._train_inline(p.batches[-self.anneal:], p.step + len(p.batches) - self.anneal, anneal=True)
-            return self._held_loss()
-        finally: restore_snapshot(self.learn, snap)
+# %% ../nbs/13_cycle.ipynb #aa167b07
+@patch
+def _apply(self:MetacogCallback,
+           name:str,  # action name
+           prm:dict,  # its parameters
+           step:int): # the training step
+    "Predict, act, journal the action, and start its evaluation"
+    e = self.episode; d = e['diag']
+    before = self.losses[-self.window:]   # the run's own last steps (a replayed arm is not in `losses`)
+    pred = self._prediction(name, before)
+    snap = pred.metric == 'ab' or not ACTION_CLASSES[name].changes_state
+    ap = self.mod.act(name, snapshot=snap, journal=False, **prm)
+    e['tried'].append(name)
+    msg = f"step {step}: {d.kind.replace('_', ' ')}{_evidence(d)} -> {ap.describe()}; expected {pred.text()}"
+    self.jnl.log('action', step, dict(action=name, params=ap.params, diagnosis=d.kind, evidence=d.evidence,
+                     prediction=dict(metric=pred.metric, window=pred.window, ref=pred.ref, ref_se=pred.ref_se),
+                     settings=self.mod.settings(), message=msg))
+    self.pending = Pending(ap, d, pred, step, before, msg, start_valid=len(self.valid),
+                           phase='treat' if pred.metric == 'ab' else None)
+    if pred.metric == 'ab': self._start_arm()
+    if pred.metric == 'final': self._evaluate(step)
 
-    def _switch_arm(self, step):
-        "End of the treated arm: measure, remember its state, undo the action, train the same batches without it, compare"
-        p = self.pending
-        p.batches, self.mod.record = self.mod.record, None
-        p.a_losses, p.snap_a, p.settings_a = self._arm_loss(p), take_snapshot(self.learn), self.mod.settings()
-        self.mod.revert(p.applied, restore_state=True, journal=False)
-        p.b_losses = self._train_inline(p.batches, p.step)
-        self._evaluate_ab(step)
+@patch
+def _start_arm(self:MetacogCallback):
+    "Start the treated arm: record its batches, mark the introspector's history"
+    self.mod.record = []
+    intro = getattr(self.learn, 'introspector', None)
+    if intro is not None and hasattr(intro, 'mark'): self.pending.mark = intro.mark()
 
-    def _train_inline(self, batches, start, anneal=False):
-        "Train recorded `batches` with the hyper-parameters they had (the learning rate falling linearly to 0 over them with `anneal`), here inside `after_batch`: the fit loop, its step counter and schedule never see these steps; their training losses"
-        l = self.learn; saved = {k: getattr(l, k, None) for k in ('xb', 'yb', 'pred', 'loss', 'loss_grad')}; losses = []
-        observers = [c for c in l.cbs if type(c).__name__ in OBSERVERS]   # they must not take counterfactual steps for the run's
-        try:
-            with l.removed_cbs(observers):
-                for i,(xb, yb, hyp) in enumerate(batches):
-                    l.xb, l.yb = xb, yb
-                    for k,v in hyp.items(): l.opt.set_hyper(k, v)
-                    self.mod.apply_knobs(start + i)
-                    if anneal: l.opt.set_hyper('lr', [h['lr']*(1 - i/len(batches)) for h in l.opt.hypers])
-                    try: l._do_one_batch()
-                    except CancelBatchException: pass   # a guard that skips a non-finite loss
-                    finally: self.mod._restore_hypers()
-                    losses.append(float(l.loss))
-                    if not math.isfinite(losses[-1]): break
-        finally:
-            for k,v in saved.items(): setattr(l, k, v)
-        return losses
+# %% ../nbs/13_cycle.ipynb #8eda5ab7
+@patch
+def _judge(self:MetacogCallback,
+           p:Pending,   # the action under evaluation
+           after:list,  # (step, loss) since it
+           step:int):   # the training step
+    "`(kept, harm, measured, se)` for pending action `p` given the losses `after` it"
+    ys = [l for _,l in after]; bad = sum(not math.isfinite(v) for v in ys)
+    if p.pred.metric == 'final': return True, False, math.nan, 0.
+    if bad: return False, True, math.nan, 0.
+    if p.pred.metric == 'valid' and len(self.valid) > p.start_valid:
+        v = self.valid[-1][1]; return v < p.pred.ref, v > p.pred.ref, v, 0.
+    mb, seb = mean_se([l for _,l in p.before]); ma, sea = mean_se(ys)
+    harm = math.isfinite(seb) and math.isfinite(sea) and ma - mb > self.z*math.hypot(seb, sea)
+    if p.pred.metric == 'stable': return ma <= p.pred.ref + self.z*sea, harm, ma, sea
+    b, se = slope_se(ys)
+    return b < p.pred.ref - self.z*math.hypot(se, p.pred.ref_se), harm, b, se
 
-    def _evaluate_ab(self, step):
-        "End of the control arm: compare the arms on the held-out batches, continue from the better one"
-        p, self.pending = self.pending, None
-        b = self._arm_loss(p)
-        fin = all(math.isfinite(v) for v in b)
-        dif = [x-y for x,y in zip(p.a_losses, b)] if fin else []
-        md, se = mean_se(dif) if dif else (math.nan, math.inf)
-        kept = fin and math.isfinite(md) and md < -self.z*se
-        if not fin: kept, md = True, -math.inf        # the run without the action broke: the action is what kept it finite
-        if kept:   # continue from the treated arm: its weights, optimizer, generators, and the action re-applied
-            restore_snapshot(self.learn, p.snap_a)
-            if not p.applied.action.changes_state: self.mod.act(p.applied.name, journal=False, **p.applied.params)   # a knob (clip, dropout) is set again; a change of weights is in the snapshot already
-            self.mod.set_settings(p.settings_a)
-        else: self._rewind(p)
-        d, name = p.diag, p.applied.name
-        self.strategy.update(d.kind, name, kept)
-        decision = 'kept' if kept else 'reverted'
-        ma, mb = statistics.fmean(p.a_losses), (statistics.fmean(b) if fin else math.nan)
-        how = f"measured {md:+.3g} +- {se:.2g} ({ma:.4g} vs {mb:.4g} without)"
-        msg = f"step {step}: " + p.message.split(': ', 1)[1] + f"; {how}: {decision}"
-        rec = dict(action=name, diagnosis=d.kind, decision=decision, measured=md, se=se, with_action=ma, without=mb,
-                   expected=p.pred.text(), restored=False, window=[p.step, step], replayed=len(p.batches),
-                   settings=self.mod.settings(), message=msg)
-        self.jnl.log('outcome', step, rec); self.outcomes.append(rec)
-        e = self.episode
-        if kept and name in ('lr_down', 'lr_up') and len(e['tried']) < self.max_tries:
-            e['cands'].insert(0, name); e['notch'] = name   # it helped: one notch more the same way, judged again (a line search)
-            return self._try_next(step)
-        if kept: return self._end(step)
-        if self.seen.get(d.kind, -1) >= p.step: self._try_next(step)
-        else: self._end(step)
+# %% ../nbs/13_cycle.ipynb #ac2e2614
+@patch
+def _keep_or_revert(self:MetacogCallback,
+                    p:Pending,   # the judged action
+                    kept:bool,   # whether it helped
+                    harm:bool):  # whether it made things measurably worse
+    "Revert `p` unless kept (restoring its snapshot after harm); whether the weights were restored"
+    restored = False
+    if not kept and p.applied.action.reversible and not p.applied.action.changes_state:
+        restored = harm and p.applied.snapshot is not None and _finite(p.applied.snapshot)
+        self.mod.revert(p.applied, restore_state=restored, journal=False)
+    return restored
 
-    def _rewind(self, p):
-        "The run goes on from the control arm: the losses the cycle and the introspector remember become that arm's"
-        b = p.b_losses or []
-        if sum(s > p.step for s,_ in self.losses) == len(b):
-            it = iter(b); self.losses = [(s, next(it)) if s > p.step else (s, l) for s,l in self.losses]
-        intro = getattr(self.learn, 'introspector', None)
-        if intro is not None and p.mark is not None and hasattr(intro, 'rewind'): intro.rewind(p.mark, b)
+@patch
+def _escalate(self:MetacogCallback,
+              p:Pending,  # the action that did not repair
+              step:int):  # the training step
+    "The next candidate if `p`'s diagnosis was seen again since it was applied, else the episode ends"
+    if self.seen.get(p.diag.kind, -1) >= p.step: self._try_next(step)
+    else: self._end(step)
 
-    def metacog_state(self):
-        "What a checkpoint keeps (JSON): quiet periods and failure counts (the strategies are in their own file; an experiment in progress is not resumed)"
-        return dict(quiet_until=self.quiet_until, failures=self.failures, n_outcomes=len(self.outcomes))
-    def load_metacog_state(self, s:dict): # a dict from `metacog_state`
-        self.quiet_until, self.failures = dict(s.get('quiet_until', {})), dict(s.get('failures', {}))
+# %% ../nbs/13_cycle.ipynb #2c040137
+@patch
+def _evaluate(self:MetacogCallback,
+              step:int,          # the training step
+              final:bool=False): # the run is ending: no further candidate
+    "Judge the pending action on the trend after it; keep or revert it, record and learn, go on"
+    p, self.pending = self.pending, None
+    self.mod.record = None
+    after = [(s,l) for s,l in self.losses if s > p.step]
+    d, name = p.diag, p.applied.name
+    if p.pred.metric != 'final' and sum(math.isfinite(l) for _,l in after) < MIN_POINTS \
+       and all(math.isfinite(l) for _,l in after):
+        return self._undecided(p, step, f"run ended after {len(after)} steps")
+    kept, harm, measured, se = self._judge(p, after, step)
+    restored = self._keep_or_revert(p, kept, harm)
+    if p.pred.metric != 'final': self.strategy.update(d.kind, name, kept)
+    decision = 'kept' if kept else ('reverted' if p.applied.reverted else 'failed')
+    if p.pred.metric == 'final': how = ''
+    elif not math.isfinite(measured): how = "measured a non-finite loss"
+    else: how = f"measured {fmt(measured)}" + (f" +- {se:.2g}" if se and math.isfinite(se) else '')
+    msg = f"{p.message}; {how}{': ' if how else ''}{decision}" + \
+          (" (weights restored to the action's snapshot)" if restored else '')
+    rec = dict(action=name, diagnosis=d.kind, decision=decision, measured=measured, se=se, expected=p.pred.text(),
+               restored=restored, window=[p.step, step], settings=self.mod.settings(),
+               message=msg.replace(p.message.split(':')[0], f"step {step}", 1))
+    self.jnl.log('outcome', step, rec); self.outcomes.append(rec)
+    if kept: return self._end(step)
+    if final: self.episode = None; return
+    e, broken = self.episode, not math.isfinite(self.losses[-1][1])
+    if broken and self.mod.good is not None and 'rollback' in self.actions and self.mod.can('rollback')[0] \
+       and 'rollback' not in e['tried'] and not e['cands'][:1] == ['rollback']:
+        e['cands'].insert(0, 'rollback')     # a broken state is never kept while trying the next repair
+    self._escalate(p, step)
+
+# %% ../nbs/13_cycle.ipynb #eca93d78
+@patch
+def _held_loss(self:MetacogCallback):
+    "Loss of the current model on each held-out batch"
+    m, was = self.learn.model, self.learn.model.training
+    m.eval()
+    try:
+        with torch.no_grad():
+            return [float(self.learn.loss_func(m(*xb), *yb)) for xb,yb in ((b[:1], b[1:]) for b in self.vb)]
+    finally: m.train(was)
+
+# %% ../nbs/13_cycle.ipynb #f5ee80ae
+@patch
+def _train_inline(self:MetacogCallback,
+                  batches:list,       # recorded (xb, yb, hyper-parameters)
+                  start:int,          # the run's step of the first of them (for the modifier's knobs)
+                  anneal:bool=False): # let the learning rate fall linearly to 0 over them
+    """Train recorded `batches` with the hyper-parameters they had, here inside `after_batch`: the fit loop, its step
+    counter and schedule never see these steps; their training losses"""
+    l = self.learn; saved = {k: getattr(l, k, None) for k in ('xb', 'yb', 'pred', 'loss', 'loss_grad')}; losses = []
+    observers = [c for c in l.cbs if isinstance(c, OBSERVERS)]   # they must not take counterfactual steps for the run's
+    try:
+        with l.removed_cbs(observers):
+            for i,(xb, yb, hyp) in enumerate(batches):
+                l.xb, l.yb = xb, yb
+                for k,v in hyp.items(): l.opt.set_hyper(k, v)
+                self.mod.apply_knobs(start + i)
+                if anneal: l.opt.set_hyper('lr', [h['lr']*(1 - i/len(batches)) for h in l.opt.hypers])
+                try: l._do_one_batch()
+                except CancelBatchException: pass   # a guard that skips a non-finite loss
+                finally: self.mod._restore_hypers()
+                losses.append(float(l.loss))
+                if not math.isfinite(losses[-1]): break
+    finally:
+        for k,v in saved.items(): setattr(l, k, v)
+    return losses
+
+# %% ../nbs/13_cycle.ipynb #4f6c0996
+@patch
+def _arm_loss(self:MetacogCallback, p:Pending): # the action under evaluation
+    "Held-out losses of the current state, after a short annealing of a copy of it when `anneal` (the state is kept)"
+    if not self.anneal: return self._held_loss()
+    snap = take_snapshot(self.learn)
+    try:
+        self._train_inline(p.batches[-self.anneal:], p.step + len(p.batches) - self.anneal, anneal=True)
+        return self._held_loss()
+    finally: restore_snapshot(self.learn, snap)
+
+# %% ../nbs/13_cycle.ipynb #54e8a20c
+@patch
+def _switch_arm(self:MetacogCallback, step:int): # the training step
+    "End of the treated arm: measure, remember its state, undo the action, train the same batches without it, compare"
+    p = self.pending
+    p.batches, self.mod.record = self.mod.record, None
+    p.a_losses, p.snap_a, p.settings_a = self._arm_loss(p), take_snapshot(self.learn), self.mod.settings()
+    self.mod.revert(p.applied, restore_state=True, journal=False)
+    p.b_losses = self._train_inline(p.batches, p.step)
+    self._evaluate_ab(step)
+
+# %% ../nbs/13_cycle.ipynb #07fa129d
+@patch
+def _compare_arms(self:MetacogCallback,
+                  a:list,  # held-out losses of the treated arm
+                  b:list): # held-out losses of the control arm
+    "`(kept, mean difference, its se, control finite)` of the paired held-out losses"
+    fin = all(math.isfinite(v) for v in b)
+    dif = [x-y for x,y in zip(a, b)] if fin else []
+    md, se = mean_se(dif) if dif else (math.nan, math.inf)
+    kept = fin and math.isfinite(md) and md < -self.z*se
+    if not fin: kept, md = True, -math.inf        # the run without the action broke: the action is what kept it finite
+    return kept, md, se, fin
+
+# %% ../nbs/13_cycle.ipynb #9ed85e56
+@patch
+def _keep_treated(self:MetacogCallback, p:Pending): # the kept action
+    "Continue from the treated arm: its weights, optimizer and generators, with the action in place again"
+    restore_snapshot(self.learn, p.snap_a)
+    if not p.applied.action.changes_state:   # a knob (clip, dropout) is set again; changed weights are in the snapshot
+        self.mod.act(p.applied.name, journal=False, **p.applied.params)
+    self.mod.set_settings(p.settings_a)
+
+@patch
+def _rewind(self:MetacogCallback, p:Pending): # the reverted action
+    "The run goes on from the control arm: the losses the cycle and the introspector remember become that arm's"
+    b = p.b_losses or []
+    if sum(s > p.step for s,_ in self.losses) == len(b):
+        it = iter(b); self.losses = [(s, next(it)) if s > p.step else (s, l) for s,l in self.losses]
+    intro = getattr(self.learn, 'introspector', None)
+    if intro is not None and p.mark is not None and hasattr(intro, 'rewind'): intro.rewind(p.mark, b)
+
+# %% ../nbs/13_cycle.ipynb #b54c8304
+@patch
+def _evaluate_ab(self:MetacogCallback, step:int): # the training step
+    "End of the control arm: compare the arms on the held-out batches, continue from the better one"
+    p, self.pending = self.pending, None
+    b = self._arm_loss(p)
+    kept, md, se, fin = self._compare_arms(p.a_losses, b)
+    if kept: self._keep_treated(p)   # continue from the treated arm
+    else: self._rewind(p)
+    d, name = p.diag, p.applied.name
+    self.strategy.update(d.kind, name, kept)
+    decision = 'kept' if kept else 'reverted'
+    ma, mb = statistics.fmean(p.a_losses), (statistics.fmean(b) if fin else math.nan)
+    how = f"measured {md:+.3g} +- {se:.2g} ({ma:.4g} vs {mb:.4g} without)"
+    msg = f"step {step}: " + p.message.split(': ', 1)[1] + f"; {how}: {decision}"
+    rec = dict(action=name, diagnosis=d.kind, decision=decision, measured=md, se=se, with_action=ma, without=mb,
+               expected=p.pred.text(), restored=False, window=[p.step, step], replayed=len(p.batches),
+               settings=self.mod.settings(), message=msg)
+    self.jnl.log('outcome', step, rec); self.outcomes.append(rec)
+    e = self.episode
+    if one_more_notch(name, kept, len(e['tried']), self.max_tries):
+        e['cands'].insert(0, name); e['notch'] = name   # it helped: one notch more the same way, judged again
+        return self._try_next(step)
+    if kept: return self._end(step)
+    self._escalate(p, step)
+
+# %% ../nbs/13_cycle.ipynb #acf72f7e
+@patch
+def metacog_state(self:MetacogCallback):
+    "What a checkpoint keeps (JSON): quiet periods and failure counts"
+    return dict(quiet_until=self.quiet_until, failures=self.failures, n_outcomes=len(self.outcomes))
+
+@patch
+def load_metacog_state(self:MetacogCallback, s:dict): # a dict from `metacog_state`
+    "Resume the quiet periods and failure counts of a checkpoint"
+    self.quiet_until, self.failures = dict(s.get('quiet_until', {})), dict(s.get('failures', {}))
 
 # %% ../nbs/13_cycle.ipynb #0c803ec6
 def cycle_cbs(strategy_file=STRATEGY_FILE, # where learned strategies persist (`--strategy-file`; None: memory only)
-                    adapt:bool=True,             # learn from outcomes (`--no-adapt` sets False)
-                    snapshot_every:int=SNAPSHOT_EVERY, # steps between last-good snapshots (rollback)
-                    **kwargs):                   # more `MetacogCallback` options (window, z, max_tries, actions, seed)
+              adapt:bool=True,             # learn from outcomes (`--no-adapt` sets False)
+              snapshot_every:int=SNAPSHOT_EVERY, # steps between last-good snapshots (rollback)
+              **kwargs):                   # more `MetacogCallback` options (window, z, max_tries, actions, seed)
     "The modifier and the cycle callbacks"
-    return [ModifyCallback(snapshot_every=snapshot_every), MetacogCallback(strategy_file=strategy_file, adapt=adapt, **kwargs)]
-
+    return [ModifyCallback(snapshot_every=snapshot_every),
+            MetacogCallback(strategy_file=strategy_file, adapt=adapt, **kwargs)]
 
 def metacog_cbs(metacog:bool=True,            # run the cycle (`--metacog/--no-metacog`)
-                      introspection:int=1,          # introspection level 0..3 (`--introspection`; None: no Introspector)
-                      reflection_pct:float=None,    # share of steps at which reflection runs (`--reflection-pct`; None: its default)
-                      strategy_file=STRATEGY_FILE,  # `--strategy-file`
-                      adapt:bool=True,              # False for `--no-adapt`
-                      **kwargs):                    # more `MetacogCallback` options
+                introspection:int=1,          # introspection level 0..3 (`--introspection`; None: no Introspector)
+                reflection_pct:float=None,    # share of steps reflection runs at (`--reflection-pct`; None: default)
+                strategy_file=STRATEGY_FILE,  # `--strategy-file`
+                adapt:bool=True,              # False for `--no-adapt`
+                **kwargs):                    # more `MetacogCallback` options
     "Observe, reflect and (with `metacog`) the cycle: the callbacks `metacog train` adds"
     cbs = []
     if introspection is not None:

@@ -225,6 +225,10 @@ def _filter_logits(logits, temperature, top_k, top_p):
         logits = logits.scatter(-1, idx, srt.masked_fill(drop, float('-inf')))
     return logits
 
+def _cache_arg(hf):
+    "The keyword a model's forward takes its KV cache by: `cache` (transformers 5.24+) or `past_key_values` (before)"
+    return 'cache' if 'cache' in inspect.signature(type(hf).forward).parameters else 'past_key_values'
+
 @torch.no_grad()
 def sample_ids(model:nn.Module,        # an `LMWrapper` or HF causal LM
                ids:torch.Tensor,       # prompt ids, shape (B, T)
@@ -247,8 +251,8 @@ def sample_ids(model:nn.Module,        # an `LMWrapper` or HF causal LM
         for _ in range(max_new_tokens):
             fits = out.shape[1] <= ctx
             inp = out[:, -1:] if (fits and cache is not None) else out[:, -ctx:]
-            o = hf(input_ids=inp, past_key_values=cache if fits else None, use_cache=fits)
-            cache = o.past_key_values if fits else None
+            o = hf(input_ids=inp, use_cache=fits, **{_cache_arg(hf): cache if fits else None})
+            cache = (o.get('cache') or o.get('past_key_values')) if fits else None
             logits = o.logits[:, -1].float()
             if temperature == 0: nxt = logits.argmax(-1, keepdim=True)
             else: nxt = torch.multinomial(_filter_logits(logits, temperature, top_k, top_p).softmax(-1), 1, generator=generator)

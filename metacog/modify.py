@@ -163,7 +163,7 @@ def before_batch(self:ModifyCallback):
 def after_batch(self:ModifyCallback):
     self._restore_hypers()
     if self.skipped: return
-    loss = float(self.learn.loss)
+    loss = float(self.learn.loss.detach())   # detached: no autograd warning for a tensor that requires grad
     z = robust_z(loss, self.losses, min_n=5) if math.isfinite(loss) else math.inf
     self.losses.append(loss)
     step = self.learn.train_iter

@@ -15,7 +15,9 @@ from .core import *
 from .modify import *
 
 # %% auto #0
-__all__ = ['STRATEGY_FILE', 'STRATEGY_PRIOR', 'PREDICTS', 'DEFAULT_CANDIDATES', 'slope_se', 'mean_se', 'Strategy', 'Prediction']
+__all__ = ['STRATEGY_FILE', 'STRATEGY_PRIOR', 'PREDICTS', 'DEFAULT_CANDIDATES', 'MAX_TRIES', 'MIN_CONFIDENCE', 'SEVERITY_RANK',
+           'CAUSES', 'TARGET_UPDATE_RATIO', 'MAX_DOSE', 'LINE_SEARCH', 'slope_se', 'mean_se', 'Strategy', 'Prediction',
+           'pick_diagnosis', 'irreversible_last', 'candidate_actions', 'dose', 'one_more_notch']
 
 # %% ../nbs/12_strategy.ipynb #a6f3ab63
 def slope_se(ys:list): # losses at consecutive steps (non-finite values are dropped)
@@ -41,7 +43,7 @@ class Strategy:
     "Per (diagnosis kind, action) success counts, persisted in a JSON file; orders candidate actions"
     def __init__(self,
                  path=STRATEGY_FILE,          # the strategy file (None: in memory only)
-                 adapt:bool=True,             # learn: sample orders and record outcomes (False: fixed order, file untouched)
+                 adapt:bool=True,             # learn: sample orders, record outcomes (False: fixed order, no writes)
                  prior:float=STRATEGY_PRIOR,  # pseudo-successes for the rule's first suggestion
                  seed:int=None):              # seed of the sampling (None: fresh entropy)
         self.path = None if path is None else Path(path).expanduser()
@@ -49,6 +51,7 @@ class Strategy:
         self.stats, self.delta = self._read(), {}
 
     def _read(self):
+        "The counts the file holds: {} without a file, and {} with a `warning` when it cannot be read"
         if self.path is None or not self.path.exists(): return {}
         try:
             d = json.loads(self.path.read_text())
@@ -58,37 +61,55 @@ class Strategy:
             self.warning = f"could not read the strategy file {self.path} ({type(e).__name__}); starting from the prior"
             return {}
 
-    def counts(self, kind:str, action:str): # diagnosis kind and action name
-        "`(successes, failures)` known so far"
-        s = self.stats.get(kind, {}).get(action, [0, 0]); d = self.delta.get(kind, {}).get(action, [0, 0])
-        return s[0]+d[0], s[1]+d[1]
+# %% ../nbs/12_strategy.ipynb #467755a4
+@patch
+def counts(self:Strategy,
+           kind:str,   # diagnosis kind
+           action:str): # action name
+    "`(successes, failures)` known so far"
+    s = self.stats.get(kind, {}).get(action, [0, 0]); d = self.delta.get(kind, {}).get(action, [0, 0])
+    return s[0]+d[0], s[1]+d[1]
 
-    def order(self, kind:str, names:list): # diagnosis kind, candidate actions in the rule's order
-        "`names` ordered best first: Thompson samples when adapting, posterior means otherwise"
-        n, scores = len(names), []
-        for i,a in enumerate(names):
-            s, f = self.counts(kind, a)
-            al, be = 1 + s + self.prior*(n-i)/n, 1 + f
-            scores.append(self.rng.beta(al, be) if self.adapt else al/(al+be))
-        return [names[i] for i in sorted(range(n), key=lambda i: -scores[i])]
+# %% ../nbs/12_strategy.ipynb #f4eb357c
+@patch
+def order(self:Strategy,
+          kind:str,    # diagnosis kind
+          names:list): # candidate actions in the rule's order
+    "`names` ordered best first: Thompson samples when adapting, posterior means otherwise"
+    n, scores = len(names), []
+    for i,a in enumerate(names):
+        s, f = self.counts(kind, a)
+        al, be = 1 + s + self.prior*(n-i)/n, 1 + f
+        scores.append(self.rng.beta(al, be) if self.adapt else al/(al+be))
+    return [names[i] for i in sorted(range(n), key=lambda i: -scores[i])]
 
-    def update(self, kind:str, action:str, success:bool): # the outcome of one action
-        "Record an outcome (and save) when adapting"
-        if not self.adapt: return
-        c = self.delta.setdefault(kind, {}).setdefault(action, [0, 0]); c[0 if success else 1] += 1
-        self.save()
+# %% ../nbs/12_strategy.ipynb #d8325cc5
+@patch
+def update(self:Strategy,
+           kind:str,      # diagnosis kind
+           action:str,    # the action judged
+           success:bool): # whether it was kept
+    "Record an outcome (and save) when adapting"
+    if not self.adapt: return
+    c = self.delta.setdefault(kind, {}).setdefault(action, [0, 0]); c[0 if success else 1] += 1
+    self.save()
 
-    def save(self):
-        "Merge this run's new counts into the file, atomically"
-        if not self.adapt or self.path is None: return
-        cur = self._read()
-        for k,acts in self.delta.items():
-            for a,(s,f) in acts.items():
-                c = cur.setdefault(k, {}).setdefault(a, [0, 0]); c[0] += s; c[1] += f
-        atomic_write_json(self.path, dict(version=1, stats=cur))
-        self.stats, self.delta = cur, {}
+# %% ../nbs/12_strategy.ipynb #eb2dd553
+@patch
+def save(self:Strategy):
+    "Merge this run's new counts into the file, atomically"
+    if not self.adapt or self.path is None: return
+    cur = self._read()
+    for k,acts in self.delta.items():
+        for a,(s,f) in acts.items():
+            c = cur.setdefault(k, {}).setdefault(a, [0, 0]); c[0] += s; c[1] += f
+    atomic_write_json(self.path, dict(version=1, stats=cur))
+    self.stats, self.delta = cur, {}
 
-    def to_dict(self): return dict(path=self.path, adapt=self.adapt, stats=self.stats, delta=self.delta)
+@patch
+def to_dict(self:Strategy):
+    "Path, mode and counts, for a report"
+    return dict(path=self.path, adapt=self.adapt, stats=self.stats, delta=self.delta)
 
 # %% ../nbs/12_strategy.ipynb #fa31ded1
 PREDICTS = dict(rollback='stable', weight_decay_up='valid', weight_decay_down='valid', dropout_up='valid',
@@ -103,17 +124,103 @@ DEFAULT_CANDIDATES = dict(  # when a diagnosis suggests nothing; ordered by how 
     saturated_units=['lr_down', 'weight_decay_up'], attention_collapse=['lr_down', 'restart_warmup'],
     undertrained_layers=['lr_up'], overtrained_layers=['weight_decay_up', 'lr_down'])
 
+# %% ../nbs/12_strategy.ipynb #21c0ab54
 @dataclass
 class Prediction:
     "What an action is expected to do, checkable after `window` steps"
-    metric:str            # 'slope', 'stable', 'valid' or 'final'
+    metric:str            # 'ab', 'slope', 'stable', 'valid' or 'final'
     window:int            # steps after the action that are measured
     ref:float             # the reference: slope before, loss level before, or last validation loss
     ref_se:float=0.       # its standard error
     n:int=0               # held-out batches of an 'ab' judgement
     def text(self):
-        if self.metric == 'ab': return f"lower held-out loss after {self.window} steps than without it (same batches trained again without it, {self.n} held-out batches)"
+        "The prediction in words"
+        if self.metric == 'ab': return (f"lower held-out loss after {self.window} steps than without it "
+                                        f"(same batches trained again without it, {self.n} held-out batches)")
         if self.metric == 'slope': return f"slope < {self.ref:.3g} within {self.window} steps"
-        if self.metric == 'stable': return f"no non-finite loss and mean loss <= {self.ref:.4g} within {self.window} steps"
+        if self.metric == 'stable':
+            return f"no non-finite loss and mean loss <= {self.ref:.4g} within {self.window} steps"
         if self.metric == 'valid': return f"validation loss < {self.ref:.4g} at the next evaluation"
         return "training ends with the best weights"
+
+# %% ../nbs/12_strategy.ipynb #b73814e5
+MAX_TRIES = 3        # candidates tried per diagnosis before giving up (AUTOTRAINER-style escalation)
+MIN_CONFIDENCE = 0.5 # act on diagnoses at least as likely as not
+SEVERITY_RANK = dict(info=0, warning=1, critical=2)   # `SEVERITIES` in increasing order, to compare them
+CAUSES = ('nonfinite_loss', 'divergence', 'loss_spike', 'lr_too_high', 'exploding_gradients', 'lr_too_low',
+          'vanishing_gradients', 'oscillation', 'overfitting', 'plateau')  # handled first, in this order:
+                                                   # causes before the symptoms they produce
+
+def pick_diagnosis(ds:list,                    # the diagnoses of this step
+                   step:int,                   # the training step
+                   min_severity:str='warning', # ignore less severe diagnoses
+                   min_confidence:float=MIN_CONFIDENCE, # ignore less confident diagnoses
+                   quiet_until:dict=None,      # per kind, the first step at which it may be handled again
+                   start_after:int=0):         # before this step, only a non-finite loss is handled
+    "The diagnosis to handle now, or None: causes first (`CAUSES`), then the most severe, then the most confident"
+    quiet_until, sev = quiet_until or {}, SEVERITY_RANK
+    ok = [d for d in ds if sev.get(d.severity, 0) >= sev[min_severity] and d.confidence >= min_confidence
+          and quiet_until.get(d.kind, -1) <= step and (step >= start_after or d.kind == 'nonfinite_loss')]
+    rank = lambda d: CAUSES.index(d.kind) if d.kind in CAUSES else len(CAUSES)
+    return min(ok, key=lambda d: (rank(d), -sev.get(d.severity, 0), -d.confidence), default=None)
+
+# %% ../nbs/12_strategy.ipynb #fac583dc
+TARGET_UPDATE_RATIO = 1e-2  # update/weight ratio a learning-rate dose aims at: between Karpathy's ~1e-3 rule of
+                            # thumb and the 0.035 peak of healthy fault-suite runs (metacog.reflect, measured)
+MAX_DOSE = 100.      # the most one learning-rate action multiplies or divides by (two decades)
+
+def _update_ratio(d:Diagnosis): # a diagnosis
+    "The largest recent update/weight ratio a diagnosis cites, else its latest (None if it cites none)"
+    ur = (d.evidence or {}).get('update_ratio_max', (d.evidence or {}).get('update_ratio'))
+    ok = isinstance(ur, (int, float)) and not isinstance(ur, bool) and ur > 0 and math.isfinite(ur)
+    return float(ur) if ok else None
+
+# %% ../nbs/12_strategy.ipynb #a01df61e
+def irreversible_last(names:list): # action names, in order of preference
+    "`names` with the actions that cannot be undone moved to the end (both groups keep their order)"
+    return [a for a in names if ACTION_CLASSES[a].reversible] + [a for a in names if not ACTION_CLASSES[a].reversible]
+
+# %% ../nbs/12_strategy.ipynb #7a9ab03a
+def candidate_actions(d:Diagnosis,        # the diagnosis to answer
+                      strategy:Strategy,  # the learned statistics that order the candidates
+                      allowed:list=None,  # action names that may be used (default: all of `metacog.modify`)
+                      broken:bool=False,  # the state is broken (a non-finite loss): a rollback goes first
+                      target:float=TARGET_UPDATE_RATIO): # the update ratio between "lr too low" and "lr too high"
+    "Allowed actions for `d` (its suggestions, then the defaults for its kind), in the order to try them"
+    allowed = list(ACTION_CLASSES) if allowed is None else allowed
+    names = list(d.suggested_actions or []) + DEFAULT_CANDIDATES.get(d.kind, [])
+    names = [a for a in dict.fromkeys(names) if a in allowed]
+    ur = _update_ratio(d)
+    if ur is not None and 'lr_up' in names and 'lr_down' in names:   # both ways: the update ratio says which first
+        up, down = names.index('lr_up'), names.index('lr_down')
+        first, second = ('lr_up', 'lr_down') if ur < target else ('lr_down', 'lr_up')
+        names[min(up, down)], names[max(up, down)] = first, second
+    c = irreversible_last(strategy.order(d.kind, names))   # what cannot be undone comes last
+    if broken and 'rollback' in c: c.remove('rollback'); c.insert(0, 'rollback')  # a broken state first
+    return c
+
+# %% ../nbs/12_strategy.ipynb #aa3a2212
+def dose(name:str,                       # the action
+         d:Diagnosis,                    # the diagnosis it answers
+         lr_mult:float=1.,               # the run's learning-rate multiplier now (the dose keeps it within bounds)
+         action_params:dict=None,        # per action name, parameters fixed by the user (they win)
+         target:float=TARGET_UPDATE_RATIO, # the update ratio a learning-rate dose aims at
+         max_dose:float=MAX_DOSE):       # the most one learning-rate action multiplies or divides by
+    "Parameters for action `name`: `action_params`, else a learning-rate factor from the evidence, else {} (defaults)"
+    if action_params and name in action_params: return dict(action_params[name])
+    ur = _update_ratio(d)
+    if name in ('lr_down', 'lr_up') and ur is not None:
+        f = target/ur   # Adam's step is ~lr per coordinate, so the update/weight ratio scales with lr
+        if name == 'lr_down' and f < LR_DOWN: return dict(factor=max(f, 1/max_dose, MIN_LR_MULT/lr_mult))
+        if name == 'lr_up' and f > LR_UP: return dict(factor=min(f, max_dose, MAX_LR_MULT/lr_mult))
+    return {}
+
+# %% ../nbs/12_strategy.ipynb #ac2eb3f1
+LINE_SEARCH = ('lr_down', 'lr_up')   # actions followed by one more notch the same way while they help
+
+def one_more_notch(name:str,          # the action just judged
+                   kept:bool,         # whether it helped (and was kept)
+                   n_tried:int,       # actions tried so far in this episode
+                   max_tries:int=MAX_TRIES): # actions allowed per episode
+    "Whether `name` is applied once more, at its default step (a line search)"
+    return kept and name in LINE_SEARCH and n_tried < max_tries
