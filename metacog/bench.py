@@ -40,7 +40,7 @@ def run_bench(name:str, # a key of `BENCHES`
     args = anno_parser(f, prog=f"metacog bench {name}").parse_args(argv).__dict__
     return f(**{k:v for k,v in args.items() if k in inspect.signature(f).parameters})
 
-# %% ../nbs/16_bench.ipynb #8006ad1c
+# %% ../nbs/16_bench.ipynb #6a1f785c
 def bench_corpus(corpus=None): # a path to use instead (`--corpus`); None: look for Tiny Shakespeare
     "The benchmark corpus: `corpus` if given, else `shared/data/tinyshakespeare/input.txt` found beside the working folder or the package, from a checkout or an installed wheel"
     if corpus is not None:
@@ -53,12 +53,14 @@ def bench_corpus(corpus=None): # a path to use instead (`--corpus`); None: look 
     raise MetacogError("benchmark corpus not found (Tiny Shakespeare, shared/data/tinyshakespeare/input.txt, beside the project)",
                        "pass --corpus path/to/tinyshakespeare/input.txt")
 
+# %% ../nbs/16_bench.ipynb #44fcc9d6
 class _FixedBatches(DataLoader):
     "A DataLoader that yields the same prepared batches every epoch (for timing)"
     def __init__(self, batches, **kw): self.batches = batches; super().__init__(bs=len(batches[0][0]), n=len(batches)*len(batches[0][0]), **kw)
     def __len__(self): return len(self.batches)
     def __iter__(self): return iter(self.batches)
 
+# %% ../nbs/16_bench.ipynb #9bbb2bb4
 def plain_steps(model, batches, lr=1e-3, wd=0.1, max_grad_norm=1.0, opt=None):
     "A minimal PyTorch training loop over `batches`; returns seconds per step"
     opt = opt or torch.optim.AdamW([{'params': [p for p in model.parameters() if p.ndim >= 2], 'weight_decay': wd},
@@ -72,6 +74,7 @@ def plain_steps(model, batches, lr=1e-3, wd=0.1, max_grad_norm=1.0, opt=None):
         opt.step(); opt.zero_grad()
     return (time.perf_counter() - t)/len(batches), opt
 
+# %% ../nbs/16_bench.ipynb #8d8c48c9
 def learner_steps(learn, batches):
     "Time `learn.fit` over `batches` (no validation); returns seconds per step"
     learn.dls = DataLoaders(_FixedBatches(batches), _FixedBatches(batches[:1]))

@@ -23,14 +23,16 @@ from .faults import run_fault
 # %% auto #0
 __all__ = ['train_run', 'repair_run', 'bench_repair', 'bench_untuned']
 
-# %% ../nbs/21_bench_cycle.ipynb #2109d24b
+# %% ../nbs/21_bench_cycle.ipynb #d79b8d8e
 def _shakespeare_text(corpus=None):
     return Path(bench_corpus(corpus)).read_text()
 
+# %% ../nbs/21_bench_cycle.ipynb #3d58379a
 def _dls(text, seq_len, bs, eval_every, seed):
     tok = char_tokenizer(text); ids = encode(tok, text)
     return lm_dls(ids, bs=bs, seq_len=seq_len, valid_pct=0.1, steps_per_epoch=eval_every, tok=tok, seed=seed)
 
+# %% ../nbs/21_bench_cycle.ipynb #5ec66a70
 def train_run(dls, preset:str, lr:float, steps:int, cycle:bool, seed:int, strategy_file=None,
               adapt:bool=True, warmup:int=100, window:int=WINDOW, introspection:int=1, cbs=None):
     "One run of the foundation's `metacog_learner` with `fit_steps` (cosine, warmup), with or without the cycle; returns a dict with the final validation loss, status, actions and reverts"
@@ -52,10 +54,12 @@ def train_run(dls, preset:str, lr:float, steps:int, cycle:bool, seed:int, strate
                 kept=sum(o['decision'] == 'kept' for o in outs), reverts=sum(o['decision'] == 'reverted' for o in outs),
                 taken=' '.join(f"{o['action']}:{o['decision'][0]}" for o in outs + und))
 
+# %% ../nbs/21_bench_cycle.ipynb #8a757767
 def _spread(xs):
     xs = [x for x in xs if math.isfinite(x)]
     return statistics.stdev(xs) if len(xs) > 1 else 0.
 
+# %% ../nbs/21_bench_cycle.ipynb #0b708df6
 def repair_run(fault:str, seed:int, cycle:bool, steps:int=240, window:int=40, level:int=2, strategy_file=None, adapt:bool=True, **kw):
     "One run of `metacog.faults` suite, with or without the cycle; a dict of outcomes"
     cbs = cycle_cbs(strategy_file, adapt, window=window, seed=seed) if cycle else []
@@ -71,6 +75,7 @@ def repair_run(fault:str, seed:int, cycle:bool, steps:int=240, window:int=40, le
                 kept=sum(o['decision'] == 'kept' for o in outs), reverts=sum(o['decision'] == 'reverted' for o in outs),
                 taken=' '.join(f"{o['action']}:{o['decision'][0]}" for o in outs + und))   # u: still under evaluation when the run ended (kept)
 
+# %% ../nbs/21_bench_cycle.ipynb #95d3826c
 @bench('repair')
 def bench_repair(faults:str=None,         # comma-separated subset of `metacog.faults.FAULTS` (default: all)
                  seeds:int=3,             # seeds per fault and arm
@@ -113,6 +118,7 @@ def bench_repair(faults:str=None,         # comma-separated subset of `metacog.f
                 f"seed spread (std of healthy final valid loss) {spread:.4f}; repaired {rep}/{tot} faulty runs")
     return rows
 
+# %% ../nbs/21_bench_cycle.ipynb #889effa8
 def _med(xs):
     xs = [x for x in xs if math.isfinite(x)]
     return statistics.median(xs) if xs else float('nan')

@@ -24,7 +24,7 @@ from .data import lm_dls
 # %% auto #0
 __all__ = ['bench_growth']
 
-# %% ../nbs/19_bench_growth.ipynb #78ccc4a3
+# %% ../nbs/19_bench_growth.ipynb #f4d19756
 class _Meter(Callback):
     "Count training FLOPs and wall time; evaluate on fixed validation batches every `every` steps and around growth"
     order = 64  # before GrowthCallback (65): evaluates the old model just before it grows, sets the lr it re-warms
@@ -50,6 +50,7 @@ class _Meter(Callback):
         if s % self.every == 0 or s == self.n_steps: self.curve.append(dict(step=s, flops=self.flops, wall=self.wall, val=self._eval()))
     def before_validate(self): raise CancelValidException()
 
+# %% ../nbs/19_bench_growth.ipynb #21f1f69b
 def _cross(curve, target):
     "Compute and wall time at which the validation curve first reaches `target` (interpolated), or (None, None)"
     prev = dict(flops=0., wall=0., val=math.inf)
@@ -60,6 +61,7 @@ def _cross(curve, target):
         prev = c
     return None, None
 
+# %% ../nbs/19_bench_growth.ipynb #2827856c
 def _bench_run(ids, tok, cfg, steps, bs, seq_len, lr, eval_every, n_val, seed, budget, cbs=(), grow_steps=()):
     dls = lm_dls(ids, bs=bs, seq_len=seq_len, steps_per_epoch=steps, tok=tok, seed=seed, device='cpu')
     val = list(itertools.islice(iter(dls.valid), n_val))
@@ -73,6 +75,7 @@ def _bench_run(ids, tok, cfg, steps, bs, seq_len, lr, eval_every, n_val, seed, b
     with learn.no_bar(), learn.no_logging(): learn.fit(1, lr, cbs=[meter, GradientClip(1.0), *cbs])
     return learn, meter
 
+# %% ../nbs/19_bench_growth.ipynb #75974bc3
 @bench('growth')
 def bench_growth(corpus:str=None,     # Tiny Shakespeare input.txt (default: ../shared/data/tinyshakespeare/input.txt)
                  start:str='micro',   # preset the growing run starts from

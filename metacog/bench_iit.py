@@ -22,7 +22,7 @@ from .data import lm_dls
 # %% auto #0
 __all__ = ['SAMPLE_T', 'bench_iit']
 
-# %% ../nbs/17_bench_iit.ipynb #452d0f43
+# %% ../nbs/17_bench_iit.ipynb #36086153
 SAMPLE_T = 0.8   # temperature of the sampled continuation (nanoGPT's sample.py default)
 
 class _StepTimer(Callback):
@@ -33,6 +33,7 @@ class _StepTimer(Callback):
     def after_batch(self):
         if self.training: self.times.append(time.perf_counter() - self.t0)
 
+# %% ../nbs/17_bench_iit.ipynb #67cf1768
 def _iit_run(ids, tok, lam, seed, replay, steps, preset, bs, seq_len, lr, every, gen_tokens, prompt):
     set_rng_states_seed = __import__('random').seed; set_rng_states_seed(seed); np.random.seed(seed); torch.manual_seed(seed)
     dls = lm_dls(ids, bs=bs, seq_len=seq_len, steps_per_epoch=steps, tok=tok, seed=seed, device='cpu')
@@ -49,6 +50,7 @@ def _iit_run(ids, tok, lam, seed, replay, steps, preset, bs, seq_len, lr, every,
                 step_ms=1e3*statistics.median(timer.times), share=iit.cost_s/sum(timer.times),
                 hist=iit.history, text=sampled)
 
+# %% ../nbs/17_bench_iit.ipynb #b5d35598
 @bench('iit')
 def bench_iit(corpus:str=None,       # Tiny Shakespeare input.txt (default: ../shared/data/tinyshakespeare/input.txt)
               lambdas:str='0,0.3,1', # comma-separated lambda_phi values; 0 is the baseline

@@ -23,13 +23,14 @@ from .bench import *
 # %% auto #0
 __all__ = ['bench_introspection', 'bench_faults']
 
-# %% ../nbs/18_bench_introspect.ipynb #b52459ea
+# %% ../nbs/18_bench_introspect.ipynb #eaa62bee
 def _chunk_time(learn, cbs):
     "Seconds to train one epoch of `learn` with `cbs` added"
     t = time.perf_counter()
     with learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=cbs)
     return time.perf_counter() - t
 
+# %% ../nbs/18_bench_introspect.ipynb #692eb38b
 @bench('introspection')
 def bench_introspection(preset:str='small',      # metacog.model preset of the model timed
                         corpus:str=None,        # text file (default: the bundled corpus)

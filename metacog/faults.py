@@ -27,7 +27,7 @@ from .data import lm_dls
 # %% auto #0
 __all__ = ['FAULTS', 'scale_init', 'scale_attention', 'fault_learner', 'run_fault']
 
-# %% ../nbs/10_faults.ipynb #ccba58bf
+# %% ../nbs/10_faults.ipynb #090de67e
 FAULTS = {
     'healthy':       dict(expect=(), doc="nothing broken: lr 3e-3, default init"),
     'lr_high':       dict(lr_mult=100., expect=('lr_too_high', 'divergence', 'nonfinite_loss'), doc="learning rate 100x too high"),
@@ -39,12 +39,14 @@ FAULTS = {
     'attn_collapse': dict(attn_scale=100., expect=('attention_collapse',), doc="attention logits scaled up 100x"),
 }
 
+# %% ../nbs/10_faults.ipynb #a65b912a
 def scale_init(model:nn.Module, f:float): # model; factor for every Linear and Embedding weight
     "Multiply the weights of every `nn.Linear` and `nn.Embedding` by `f` (norm gains are left alone)"
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, (nn.Linear, nn.Embedding)): m.weight.mul_(f)
 
+# %% ../nbs/10_faults.ipynb #aacb8511
 def scale_attention(model:nn.Module, f:float): # model; factor for the attention logits
     "Multiply the attention logits of every Hugging Face attention module (its `scaling`) by `f`"
     n = 0
@@ -52,6 +54,7 @@ def scale_attention(model:nn.Module, f:float): # model; factor for the attention
         if hasattr(m, 'scaling') and hasattr(m, 'q_proj'): m.scaling *= f; n += 1
     check(n, "scale_attention found no attention module with a `scaling` attribute", "use a Hugging Face Llama-style model")
 
+# %% ../nbs/10_faults.ipynb #990cc98f
 _CORPUS = {}
 def _fault_data(corpus):
     if corpus not in _CORPUS:
@@ -83,6 +86,7 @@ def fault_learner(fault:str,            # a key of `FAULTS`
     learn.journal = Journal(RunDir(run_dir).journal if run_dir else None)
     return learn, epochs, lr*f.get('lr_mult', 1.)
 
+# %% ../nbs/10_faults.ipynb #f1991887
 def run_fault(fault:str,                # a key of `FAULTS`
               seed:int=0,               # seed of the weights and batches
               level:int=2,              # introspection level
