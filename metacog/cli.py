@@ -6,30 +6,52 @@ Docs: https://metacog-dev.github.io/metacog/cli.html.md"""
 
 # %% ../nbs/15_cli.ipynb #3fddc15a
 from __future__ import annotations
-import sys, json, re, random, shutil, contextlib, inspect
+import sys, json, re, random, shutil, contextlib, inspect, argparse, itertools
 from pathlib import Path
 from fastcore.all import *
 from fastcore.script import anno_parser
 from .core import *   # light: no torch, so that `metacog -h` answers at once
 
 # %% auto #0
-__all__ = ['COMMANDS', 'NONFINITE_WITH_CYCLE', 'GROW_CHECK_TOKENS', 'BENCH_HELP', 'command', 'run_command', 'train_config',
-           'train', 'generate_cmd', 'export_cmd', 'report', 'grow_cmd', 'selflearn', 'benchmarks', 'main']
+__all__ = ['COMMANDS', 'PATH_ARGS', 'NONFINITE_WITH_CYCLE', 'GROW_CHECK_TOKENS', 'GROW_CHECK_ON', 'BENCH_HELP', 'command',
+           'metavar', 'cli_parser', 'run_command', 'train_config', 'train', 'generate_cmd', 'export_cmd', 'report',
+           'grow_cmd', 'selflearn_limits', 'selflearn', 'benchmarks', 'main']
 
-# %% ../nbs/15_cli.ipynb #78cfd4d6
+# %% ../nbs/15_cli.ipynb #d3fd9f9a
 COMMANDS = {}
 
-def command(name:str=None): # the subcommand's name (default: the function's)
+def command(name:str=None,    # the subcommand's name (default: the function's)
+            hidden:tuple=()): # options that are accepted but left out of `-h` (kept for old scripts)
     "Register a function as the subcommand `metacog NAME`"
-    def _f(f): COMMANDS[name or f.__name__] = f; return f
+    def _f(f): f.hidden = tuple(hidden); COMMANDS[name or f.__name__] = f; return f
     return _f
+
+# %% ../nbs/15_cli.ipynb #111be8ad
+PATH_ARGS = ('corpus', 'out', 'resume', 'strategy_file', 'checkpoint', 'run')  # str parameters naming a file or folder
+
+def metavar(name:str, # a parameter's name
+            typ=str): # its type
+    "What `-h` shows for the value of option `name`: PATH (a file or folder, `PATH_ARGS`), N (int), X (float), TEXT"
+    return 'PATH' if name in PATH_ARGS else {int: 'N', float: 'X'}.get(typ, 'TEXT')
+
+# %% ../nbs/15_cli.ipynb #57db7fdd
+def cli_parser(f,              # a command function
+               prog:str=None): # the program name in the usage line
+    "fastcore's `anno_parser` for `f`, with `metavar`'s placeholders, positionals in capitals, no '(default: False)'"
+    p = anno_parser(f, prog=prog)
+    for a in p._actions:
+        if a.dest in getattr(f, 'hidden', ()): a.help = argparse.SUPPRESS
+        elif not a.option_strings: a.metavar = a.dest.upper()
+        elif a.nargs == 0: a.help = (a.help or '').replace(' (default: False)', '')   # a flag: off unless given
+        elif a.type is not None and a.help != argparse.SUPPRESS: a.metavar = metavar(a.dest, a.type)
+    return p
 
 def run_command(name:str, # a key of `COMMANDS`
                 argv:list): # its command-line arguments
     "Parse `argv` with the signature of the subcommand `name` and call it"
     check(name in COMMANDS, f"unknown command {name!r}", f"use one of: {', '.join(sorted(COMMANDS))}, bench")
     f = COMMANDS[name]
-    args = anno_parser(f, prog=f"metacog {name}").parse_args(argv).__dict__
+    args = cli_parser(f, prog=f"metacog {name}").parse_args(argv).__dict__
     return f(**{k:v for k,v in args.items() if k in inspect.signature(f).parameters})
 
 # %% ../nbs/15_cli.ipynb #a0202839
@@ -120,10 +142,10 @@ def _start(learn, ckpt, args, text, n_tok):
     return dict(step=0, rng=None)
 
 # %% ../nbs/15_cli.ipynb #dbae1bb4
-@command('train')
+@command('train', hidden=('metacog',))
 def train(corpus:str=None,          # text file, folder of .txt files, or Hugging Face dataset name (default: the bundled facts corpus)
-          out:str='runs',           # folder that holds run directories
-          name:str=None,            # run name (default: date and time)
+          out:str='runs',           # folder that holds the runs: this run is written to OUT/NAME
+          name:str=None,            # the run's folder name inside OUT (default: date and time)
           preset:str='tiny',        # model preset: micro, tiny, small, age0, age1, age3, age6, age12, age15
           steps:int=600,            # optimizer steps
           batch_size:int=32,        # sequences per batch
@@ -145,19 +167,19 @@ def train(corpus:str=None,          # text file, folder of .txt files, or Huggin
           resume:str=None,          # run directory (or checkpoint folder) to resume
           seed:int=42,              # random seed
           tokenizer:str='char',     # char or bpe
-          vocab_size:int=32000,     # BPE vocabulary size (the THAU seed used 32,000)
+          vocab_size:int=32000,     # BPE vocabulary size (ignored with --tokenizer char)
           valid_pct:float=0.1,      # share of the corpus (its end) kept for validation
           dropout:float=0.0,        # attention dropout
           device:str=None,          # cpu, cuda, ... (default: the best available)
-          introspection:int=1,      # introspection level: 0 off, 1 cheap (default), 2 activations and attention, 3 spectra and generation probes
+          introspection:int=1,      # introspection level: 0 off, 1 cheap, 2 activations, attention, 3 spectra, probes
           reflection_pct:float=None,# share of steps at which reflection runs (default: the reflector's)
-          metacog:bool=False,       # run the metacognitive cycle (on by default; see --no-metacog)
-          no_metacog:bool=False,    # observe and diagnose only: no actions on the run
+          metacog:bool=False,       # hidden: the cycle is on unless --no-metacog (kept for old scripts)
+          no_metacog:bool=False,    # turn off the metacognitive cycle (on by default): observe and diagnose only
           strategy_file:str='~/.metacog/strategies.json', # where the cycle's learned strategies persist across runs
           no_adapt:bool=False,      # do not learn from outcomes (the strategy file is read, not updated)
           grow_to:str=None,         # grow the model through the ages up to this one (e.g. 1 or age1)
           grow_every:int=None,      # steps between growths (default: grow at loss plateaus)
-          iit_lambda:float=0.,      # weight of the integration (phi) auxiliary loss (the Infinito seed used 0.3)
+          iit_lambda:float=0.,      # weight of the integration (phi) auxiliary loss (0: off; 0.3 is a usual setting)
           iit_every:int=None,       # steps between integration measurements (default: on when --iit-lambda > 0)
           iit_replay:bool=False,    # replay training windows prioritised by integration
           selfq_every:int=None,     # run the self-questioning loop every N steps (ask, find gaps, mix gap data into batches)
@@ -251,56 +273,111 @@ def export_cmd(run:str,              # run directory
 
 # %% ../nbs/15_cli.ipynb #c146b1c4
 @command('report')
-def report(run_dir:str,          # run directory (holds journal.jsonl)
+def report(run:str,              # run directory (holds journal.jsonl)
            no_plots:bool=False): # print the timeline only, write no plots
-    "Print a readable timeline of a run from its journal and write plots to RUN_DIR/plots/"
+    "Print a readable timeline of a run from its journal and write plots to RUN/plots/"
     from metacog.report import report_run
-    return report_run(run_dir, plots=not no_plots)
+    return report_run(run, plots=not no_plots)
 
-# %% ../nbs/15_cli.ipynb #bdf27951
+# %% ../nbs/15_cli.ipynb #d067f153
+def _new_dir(parent:Path,          # the folder to write in
+             stem:str,             # the new folder's name
+             numbered:bool=False): # always number it (stem-1, stem-2, ...)
+    "The first free one of parent/stem (unless `numbered`), stem-1 (if `numbered`), stem-2...: never an earlier result"
+    names = itertools.chain([] if numbered else [stem], (f"{stem}-{i}" for i in itertools.count(1 if numbered else 2)))
+    return next(Path(parent)/n for n in names if not (Path(parent)/n).exists())
+
+def _record_change(rd:Path,       # a run directory
+                   change:dict,   # what changed RUN/model in place (appended to the config's `changes`)
+                   n_params:int=None, # the model's new parameter count
+                   **updates):    # other config entries that changed
+    "Keep `rd/config.json` (when there is one) true to a model changed in place"
+    cf = rd/'config.json'
+    if not cf.exists(): return
+    cfg = json.loads(cf.read_text())
+    if n_params: updates['n_params'] = n_params
+    if n_params and 'train_tokens' in cfg: updates['tokens_per_param'] = cfg['train_tokens']/n_params
+    atomic_write_json(cf, dict(cfg, **updates, changes=cfg.get('changes', []) + [change]))
+
+# %% ../nbs/15_cli.ipynb #520754c5
+def _runs_in(p): # a folder
+    "The run directories directly inside `p` (each holds model/config.json), newest first"
+    runs = [m.parent.parent for m in Path(p).glob('*/model/config.json')]
+    return sorted(runs, key=lambda r: r.stat().st_mtime, reverse=True)
+
+def _no_model_fix(p,        # the folder the user passed
+                  cmd:str): # the command, for the example
+    "How to fix 'no model in P': name a run inside P when P is the folder that holds the runs"
+    runs = _runs_in(p)
+    if not runs: return "pass a run directory written by `metacog train` (it holds model/)"
+    return (f"{p} is the folder that holds the runs (`metacog train --out`), not a run: pass one of them, "
+            f"e.g. `metacog {cmd} {runs[0]}`" + (f" ({len(runs)} runs there, newest first)" if len(runs) > 1 else ''))
+
+def _model_and_run(path): # a run directory, a model folder inside a run, or a bare save_pretrained folder
+    "(the model folder, its run directory or None)"
+    p = Path(path)
+    if (p/'model'/'config.json').exists(): return p/'model', p
+    return p, (p if (p/'journal.jsonl').exists() else p.parent if (p.parent/'journal.jsonl').exists() else None)
+
+# %% ../nbs/15_cli.ipynb #40a0c5be
 GROW_CHECK_TOKENS = 8, 64  # the fixed batch that measures the loss change: 8 windows of 64 random tokens
+GROW_CHECK_ON = "random tokens (high for any model; what matters is before vs after)"  # what the message says it is
 
+def _grow_check(old, new, seed:int=0): # the models before and after; the batch's seed
+    "The losses of `old` and `new` on a fixed batch of random tokens (`GROW_CHECK_TOKENS`): equal when growth is exact"
+    import torch
+    from metacog.growth import fixed_loss
+    bs, T = GROW_CHECK_TOKENS
+    T = min(T, old.config.max_position_embeddings)
+    x = torch.randint(0, old.config.vocab_size, (bs, T+1), generator=torch.Generator().manual_seed(seed))
+    return fixed_loss(old, x[:, :-1], x[:, 1:]), fixed_loss(new, x[:, :-1], x[:, 1:])
+
+def _save_beside(model, src:Path, dest:Path): # the model to save, the folder it came from, where it goes
+    "Save `model` to `dest` atomically, with the tokenizer and other files of `src` beside the weights"
+    with atomic_path(dest) as tmp:
+        model.save_pretrained(tmp)
+        for f in src.iterdir():
+            if f.is_file() and not (f.name == 'config.json' or f.name.endswith(('.safetensors', '.bin')) or f.name.endswith('.index.json')):
+                shutil.copy2(f, tmp/f.name)
+
+# %% ../nbs/15_cli.ipynb #44730cc5
 @command('grow')
-def grow_cmd(run_dir:str,                # run directory (or a save_pretrained folder)
+def grow_cmd(run:str,                    # run directory (or a model folder: RUN/model, RUN/grown-AGE, save_pretrained)
              to_age:str=None,            # age (0, 1, 3, 6, 12, 15 or 'age1') or preset to grow to
-             out:str=None,               # folder to save the grown model to (default: replace RUN_DIR/model)
-             noise:float=0.01,           # relative noise of the split shares (symmetry breaking)
+             out:str=None,               # folder to save the grown model to (default: a new RUN/grown-AGE)
+             in_place:bool=False,        # replace RUN/model (and update RUN/config.json) instead of a new folder
+             noise:float=0.01,           # relative noise on copied weights, so that copies learn apart (0: exact)
              seed:int=0,                 # seed of that noise and of the check batch
              where:str='interleave',     # where new layers go: interleave or top
-             init:str='fresh'):           # new width units: clone (copies of old ones) or fresh
-    "Grow a saved model to an older age, preserving its function"
-    import torch
+             init:str='fresh'):          # new width units: clone (copies of old ones) or fresh
+    "Grow a saved model to an older age, preserving its function (into a new folder unless --in-place)"
     from transformers import AutoModelForCausalLM
-    from metacog.growth import age_name, age_sizes, model_sizes, check_growable, grow, growth_record, fixed_loss
+    from metacog.growth import age_name, age_sizes, model_sizes, check_growable, grow, growth_record
     check(to_age is not None, "which age to grow to?", "pass --to-age N (e.g. --to-age 1)")
-    p = Path(run_dir)
-    src = p/'model' if (p/'model'/'config.json').exists() else p
-    check((src/'config.json').exists(), f"no saved model in {run_dir} (no model/config.json)", "pass a run directory made by metacog train")
+    check(not (out and in_place), "--out and --in-place were both given", "pick one")
+    src, rd = _model_and_run(run)
+    check((src/'config.json').exists(), f"no saved model in {run} (no model/config.json)", _no_model_fix(run, 'grow'))
     old = AutoModelForCausalLM.from_pretrained(src)
     name = age_name(to_age)
     sizes, cur = age_sizes(name, old), model_sizes(old)
     for k,v in sizes.items(): check_growable(k, cur[k], v)
     if all(cur[k] == v for k,v in sizes.items()): print(f"the model in {src} already has the sizes of {name}: nothing to do"); return src
     new, _ = grow(old, noise=noise, seed=seed, where=where, init=init, **sizes)
-    bs, T = GROW_CHECK_TOKENS
-    T = min(T, old.config.max_position_embeddings)
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randint(0, old.config.vocab_size, (bs, T+1), generator=g)
-    jr = read_journal(p/'journal.jsonl') if (p/'journal.jsonl').exists() else []
+    jr = read_journal(rd/'journal.jsonl') if rd is not None and (rd/'journal.jsonl').exists() else []
     step = jr[-1]['step'] if jr else 0
-    rec = growth_record(old, new, fixed_loss(old, x[:, :-1], x[:, 1:]), fixed_loss(new, x[:, :-1], x[:, 1:]), step, name)
-    dest = Path(out) if out else src
-    with atomic_path(dest) as tmp:
-        new.save_pretrained(tmp)
-        for f in src.iterdir():   # tokenizer and other files beside the weights
-            if f.is_file() and not (f.name == 'config.json' or f.name.endswith(('.safetensors', '.bin')) or f.name.endswith('.index.json')):
-                shutil.copy2(f, tmp/f.name)
-    rec.update(path=dest, source=src)
-    if (p/'journal.jsonl').exists() or src != p: Journal(p/'journal.jsonl', keep=False).log('event', step, rec)
-    print(rec['message'] + f"; saved to {dest}")
+    rec = growth_record(old, new, *_grow_check(old, new, seed), step, name, on=GROW_CHECK_ON)
+    dest = (src if in_place else Path(out) if out else
+            _new_dir(rd, f'grown-{name}') if rd else _new_dir(src.parent, f'{src.name}-grown-{name}'))
+    _save_beside(new, src, dest)
+    if in_place and rd is not None and src == rd/'model':
+        _record_change(rd, dict(command='grow', step=step, to=name, before=rec['before']),
+                       n_params=rec['params_after'], preset=name, sizes=rec['after'])
+    rec.update(path=dest, source=src, in_place=in_place, message=rec['message'] + f"; saved to {dest}")
+    if rd is not None: Journal(rd/'journal.jsonl', keep=False).log('event', step, rec)
+    print(rec['message'])
     return dest
 
-# %% ../nbs/15_cli.ipynb #60904950
+# %% ../nbs/15_cli.ipynb #eddef56c
 def _run_corpus(run:Path, corpus=None):
     "(training text, is it the bundled facts corpus) for a run"
     from metacog.data import load_corpus, bundled_corpus
@@ -311,45 +388,73 @@ def _run_corpus(run:Path, corpus=None):
 
 def _age(preset): return int(preset[3:]) if isinstance(preset, str) and re.fullmatch(r'age\d+', preset) else 0
 
+# %% ../nbs/15_cli.ipynb #48a9e50b
+def selflearn_limits(teacher=None,         # the teacher, if any
+                     cycles:int=1,         # cycles to run
+                     limits:bool=False,    # force the limits on
+                     no_limits:bool=False, # force them off
+                     per_hour:int=10, per_day:int=100, min_interval:float=30.): # the limits, when on
+    "The rate limits of `metacog selflearn`: on with a teacher or several cycles, off for one cycle on the own model"
+    from metacog.selfq import Limits
+    check(not (limits and no_limits), "--limits and --no-limits were both given", "pick one")
+    on = limits or (not no_limits and (teacher is not None or cycles > 1))
+    return Limits(per_hour, per_day, min_interval) if on else Limits.off()
+
+# %% ../nbs/15_cli.ipynb #8669c5c5
+def _selflearn_done(journal, rp:Path, dest:Path, in_place:bool, cycles:int, step:int, st:dict):
+    "Journal where the self-learned model went; with `in_place`, note the change in the run's config.json"
+    msg = f"selflearn: {cycles} cycle(s), {st['tokens_trained']} tokens trained; model saved to {dest}"
+    journal.log('event', step, dict(event='selflearn', cycles=cycles, path=dest, in_place=in_place, stats=st,
+                                    message=msg))
+    if in_place:
+        _record_change(rp, dict(command='selflearn', step=step, cycles=cycles, tokens_trained=st['tokens_trained']))
+    print(msg)
+
+# %% ../nbs/15_cli.ipynb #ee452652
 @command('selflearn')
-def selflearn(run:str,                   # run directory written by `metacog train` (its model/ is continued and saved back)
+def selflearn(run:str,                   # run directory written by `metacog train` (its model/ is continued)
               cycles:int=1,              # self-questioning cycles
-              questions:int=10,          # questions per cycle (the seed's hourly limit)
+              questions:int=10,          # questions per cycle (the rate limits, when on, allow 10 an hour)
               corpus:str=None,           # training text (default: the run's corpus from config.json)
               lang:str='en',             # template language for concept questions: en or es
               teacher:str=None,          # Ollama URL ('http://localhost:11434#llama3.2') or a local model folder; default: retrieval
               steps:int=60,              # fine-tune steps per cycle
-              lr:float=1e-4,             # fine-tune peak learning rate (see the benchmark)
+              lr:float=1e-4,             # fine-tune peak learning rate (in `metacog bench selflearn`: valid loss +1%)
               batch_size:int=8,          # fine-tune batch rows
               seq_len:int=64,            # fine-tune row length
               replay_frac:float=0.5,     # share of rows replayed from the corpus
-              per_hour:int=10,           # at most this many questions an hour (the seed)
-              per_day:int=100,           # at most this many a day (the seed)
-              min_interval:float=30.,    # seconds between questions (the seed)
-              no_limits:bool=False,      # turn the limits off
+              in_place:bool=False,       # save back to RUN/model (noted in RUN/config.json), not a new RUN/selflearn-N
+              limits:bool=False,         # apply the rate limits even to one cycle without a teacher
+              no_limits:bool=False,      # turn the rate limits off (default: on with --teacher or --cycles > 1)
+              per_hour:int=10,           # with the limits on: at most this many questions an hour
+              per_day:int=100,           # with the limits on: at most this many a day
+              min_interval:float=30.,    # with the limits on: seconds between questions
               no_wait:bool=False,        # end a cycle's questions when a limit is hit, instead of waiting
               seed:int=0):               # question order and fine-tune seed
-    "Let a run's model question itself, find its gaps, and learn them"
+    "Let a run's model question itself, find its gaps, and learn them (into a new RUN/selflearn-N unless --in-place)"
     from metacog.model import load_model, save_model
-    from metacog.selfq import world_questions, Limits, SelfQuestioner, make_teacher
+    from metacog.selfq import world_questions, SelfQuestioner, make_teacher
     rp = Path(run)
-    check((rp/'model'/'config.json').exists(), f"no model in {rp/'model'}", "pass a run directory written by `metacog train`")
+    check((rp/'model'/'config.json').exists(), f"no model in {rp/'model'}", _no_model_fix(rp, 'selflearn'))
     model, tok = load_model(rp/'model')
     check(tok is not None, f"{rp/'model'} has no tokenizer", "retrain with `metacog train`, which saves it with the model")
     text, bundled, cfg = _run_corpus(rp, corpus)
     qs = None
     if bundled: qs = list(world_questions()); random.Random(seed).shuffle(qs)
-    lim = Limits.off() if no_limits else Limits(per_hour, per_day, min_interval)
+    lim = selflearn_limits(teacher, cycles, limits, no_limits, per_hour, per_day, min_interval)
+    dest = rp/'model' if in_place else _new_dir(rp, 'selflearn', numbered=True)
     step = max((r['step'] for r in read_journal(rp)), default=0)
     sq = SelfQuestioner(model, tok, text, rp, qs, _age(cfg.get('preset')), lang, limits=lim, wait=not no_wait,
                         teacher=make_teacher(teacher), steps=steps, lr=lr, bs=batch_size, seq_len=seq_len,
-                        replay_frac=replay_frac, after_train=lambda s: save_model(s.model, rp/'model', s.tok),
+                        replay_frac=replay_frac, after_train=lambda s: save_model(s.model, dest, s.tok),
                         journal=Journal(rp/'journal.jsonl'), verbose=True, seed=seed)
     for _ in range(cycles):
         c = sq.cycle(questions, step)
         print(f"cycle {c['cycle']}: asked {c['asked']}, gaps {c['gaps']}, datasets {c['datasets']}, "
               f"trained {c['tokens']} tokens, closed {c['closed']} of {c['gaps']}")
+    if not (dest/'config.json').exists(): save_model(model, dest, tok)   # no gap trained on: the model as it was
     st = sq.get_stats()
+    _selflearn_done(sq.journal, rp, dest, in_place, cycles, step, st)
     print('stats: ' + ', '.join(f"{k} {v}" for k, v in st.items()))
     return st
 

@@ -20,10 +20,11 @@ from .core import *
 from .model import PRESETS, AGES, preset_name, flops_per_token, count_params
 
 # %% auto #0
-__all__ = ['SIZE_KEYS', 'GROWTH_NOISE', 'GROWTH_INIT', 'PLATEAU_EVERY', 'PLATEAU_PATIENCE', 'PLATEAU_THRESHOLD', 'hf_model',
-           'Recipe', 'model_sizes', 'check_growable', 'grow_mlp', 'grow_heads', 'grow_hidden', 'grow_depth', 'grow',
-           'source_name', 'transfer_state', 'grow_learner', 'age_name', 'age_sizes', 'next_age', 'fixed_loss',
-           'growth_record', 'grow_and_log', 'advance_age', 'GrowthCallback', 'age_path', 'growth_cbs']
+__all__ = ['SIZE_KEYS', 'GROWTH_NOISE', 'GROWTH_INIT', 'GROWTH_LOSS_RTOL', 'PLATEAU_EVERY', 'PLATEAU_PATIENCE',
+           'PLATEAU_THRESHOLD', 'hf_model', 'Recipe', 'model_sizes', 'check_growable', 'grow_mlp', 'grow_heads',
+           'grow_hidden', 'grow_depth', 'grow', 'source_name', 'transfer_state', 'grow_learner', 'age_name',
+           'age_sizes', 'next_age', 'fixed_loss', 'growth_record', 'grow_and_log', 'advance_age', 'GrowthCallback',
+           'age_path', 'growth_cbs']
 
 # %% ../nbs/07_growth.ipynb #78ddd4c8
 def hf_model(m):
@@ -422,8 +423,15 @@ def _shapes(model):
 def _fmt_sizes(s): return f"d={s['hidden_size']} L={s['num_hidden_layers']} H={s['num_attention_heads']}/{s['num_key_value_heads']} ff={s['intermediate_size']}"
 
 # %% ../nbs/07_growth.ipynb #896bf6b0
-def growth_record(old, new, loss_before=None, loss_after=None, step:int=0, target=None) -> dict:
-    "The journal data of a growth from `old` to `new` (models), with the losses on a fixed batch"
+GROWTH_LOSS_RTOL = 1e-4  # exact growth moves the loss by float rounding (~1e-7): a change above this share is a bug
+
+def growth_record(old, new,             # the models before and after growth
+                  loss_before=None,     # loss of `old` on the fixed batch
+                  loss_after=None,      # loss of `new` on the same batch
+                  step:int=0,           # training step, for the message
+                  target=None,          # a name for the target (e.g. the age)
+                  on:str='a fixed batch') -> dict: # what the losses were measured on, for the message
+    "The journal data of a growth from `old` to `new` (models), with the losses on a fixed batch and whether they agree"
     sb, sa, so, sn = model_sizes(old), model_sizes(new), _shapes(old), _shapes(new)
     nb, na = sum(p.numel() for p in hf_model(old).parameters()), sum(p.numel() for p in hf_model(new).parameters())
     d = dict(event='growth', target=target, before=sb, after=sa, params_before=nb, params_after=na,
@@ -431,8 +439,11 @@ def growth_record(old, new, loss_before=None, loss_after=None, step:int=0, targe
     msg = f"step {step}: grew {_fmt_sizes(sb)} -> {_fmt_sizes(sa)}" + (f" ({target})" if target else '')
     msg += f", {nb/1e6:.3g}M -> {na/1e6:.3g}M parameters"
     if loss_before is not None and loss_after is not None:
-        d['loss_change'] = loss_after - loss_before
-        msg += f"; loss on a fixed batch {loss_before:.4f} -> {loss_after:.4f} ({loss_after - loss_before:+.1e})"
+        ch = loss_after - loss_before
+        same = abs(ch) <= GROWTH_LOSS_RTOL * max(1., abs(loss_before))
+        d.update(loss_change=ch, function_preserved=same)
+        verdict = "unchanged, the function is preserved" if same else "CHANGED: growth should not change the function"
+        msg += f"; loss on {on} {loss_before:.4f} -> {loss_after:.4f} ({ch:+.1e}: {verdict})"
     d['message'] = msg
     return d
 

@@ -570,7 +570,8 @@ def make_teacher(spec:str=None, # None: no teacher; 'http(s)://host:port[#model]
 # %% ../nbs/08_selfq.ipynb #27155c96
 PHASES = ('ask', 'data', 'train', 'reask')
 _STATS0 = dict(questions_asked=0, gaps_detected=0, datasets_generated=0, examples_generated=0, gaps_closed=0,
-               gaps_reasked=0, tokens_trained=0, cycles=0, rate_limited=0)
+               gaps_reasked=0, tokens_trained=0, cycles=0, rate_limited=0,
+               waits=0, waited_s=0.)  # rate_limited: ask phases the limits ended; waits, waited_s: sleeps for them
 
 # %% ../nbs/08_selfq.ipynb #c8f7efc2
 class SelfQuestioner:
@@ -672,8 +673,10 @@ def ask(self:SelfQuestioner, q:Question): # a question
     why = self.limits.reason()
     if why is not None:
         if not self.wait: return None
-        if self.verbose: print(f"waiting {self.limits.wait_time():.0f} s: {why}")
-        self.sleep(self.limits.wait_time())
+        w, st = self.limits.wait_time(), self.state['stats']
+        if self.verbose: print(f"waiting {w:.0f} s for the rate limits: {why}")
+        self.sleep(w)
+        st['waits'] += 1; st['waited_s'] = round(st['waited_s'] + w, 1)
     self.limits.record()
     a = self.answer(q)
     gap = detect_gap(a, self.gap_cfg)
