@@ -6,19 +6,20 @@ Docs: https://metacog-dev.github.io/metacog/model.html.md"""
 
 # %% ../nbs/02_model.ipynb #b1777658
 from __future__ import annotations
-import math, copy, inspect, difflib, contextlib
+import math, copy, inspect, difflib, contextlib, json, re
 from pathlib import Path
 from collections import Counter
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.all import *
 from transformers import LlamaConfig, LlamaForCausalLM, AutoModelForCausalLM, AutoTokenizer, PretrainedConfig
-from .core import MetacogError, check, atomic_path, print_table
+from . import __version__
+from .core import MetacogError, check, atomic_path, print_table, fmt
 
 # %% auto #0
 __all__ = ['HEAD_DIM', 'LLAMA_MULTIPLE_OF', 'TINY_MULTIPLE_OF', 'AGE_CONTEXT', 'TINY_CONTEXT', 'PRESETS', 'AGES',
-           'LLAMA_DEFAULTS', 'mlp_width', 'preset_name', 'make_config', 'param_count', 'count_params',
-           'tokens_per_param', 'flops_per_token', 'LMWrapper', 'make_model', 'set_dropout', 'save_model', 'load_model',
-           'sample_ids', 'generate_many', 'generate', 'distinct_n', 'repetition_rate']
+           'LLAMA_DEFAULTS', 'CARD_KEYS', 'mlp_width', 'preset_name', 'make_config', 'param_count', 'count_params',
+           'tokens_per_param', 'flops_per_token', 'LMWrapper', 'make_model', 'set_dropout', 'model_card', 'save_model',
+           'load_model', 'sample_ids', 'generate_many', 'generate', 'distinct_n', 'repetition_rate']
 
 # %% ../nbs/02_model.ipynb #6c307df8
 HEAD_DIM = 64              # width of one attention head in the age presets (GPT-2, most small open models)
@@ -182,12 +183,72 @@ def set_dropout(model:nn.Module, # an `LMWrapper` or HF Llama model
         if hasattr(mod, 'attention_dropout'): mod.attention_dropout = float(p)
     return old
 
+# %% ../nbs/02_model.ipynb #0e4600fd
+CARD_KEYS = ('title', 'config', 'data', 'metrics', 'metacog_version', 'tags')   # what `model_card` may be told
+
+def _md_cell(v): # a value for a markdown table
+    "`v` as the text of one markdown table cell: floats to 4 significant digits, `|` escaped"
+    s = fmt(v, 4) if isinstance(v, float) else v if isinstance(v, str) else json.dumps(v, default=str)
+    return s.replace('|', '\\|').replace('\n', ' ')
+
+def _md_table(d:dict): # rows: name -> value
+    "A two-column markdown table of `d`"
+    return ["| | |", "|---|---|"] + [f"| {k} | {_md_cell(v)} |" for k,v in d.items()]
+
+def _yaml_str(t): return t if re.fullmatch(r'[\w.-]+', t) else json.dumps(t)   # plain when YAML reads it back the same
+
+def _front_matter(tags:list): # the card's tags
+    "The YAML front matter the Hugging Face Hub reads: the library, the pipeline and the tags"
+    return ['---', 'library_name: transformers', 'pipeline_tag: text-generation', 'tags:',
+            *[f"- {_yaml_str(str(t))}" for t in tags], '---']
+
+# %% ../nbs/02_model.ipynb #eb3a4979
+_ARCH = (('layers', 'num_hidden_layers'), ('hidden size', 'hidden_size'), ('attention heads', 'num_attention_heads'),
+         ('key/value heads', 'num_key_value_heads'), ('MLP width', 'intermediate_size'), ('vocabulary', 'vocab_size'),
+         ('context length (tokens)', 'max_position_embeddings'), ('tied embeddings', 'tie_word_embeddings'))
+_SECTIONS = (('data', 'Training data', ''), ('config', 'Training configuration', ''),
+             ('metrics', 'Final metrics', 'At the last evaluation; losses are cross-entropy in nats per token.'))
+
+def model_card(hf,                # the HF model (its config gives the architecture)
+               path,              # the folder the card describes (the loading example names it)
+               card:dict=None,    # what is known of the run, keys from `CARD_KEYS`
+               tok:bool=True):    # whether a tokenizer is saved beside the model
+    "The text of a Hugging Face model card (`README.md`): front matter, the model, how to load it, its training"
+    card = dict(card or {}); bad = sorted(set(card) - set(CARD_KEYS))
+    check(not bad, f"unknown model card field(s) {bad}", f"use {', '.join(CARD_KEYS)}")
+    c, cls, n = hf.config, type(hf).__name__, sum(p.numel() for p in hf.parameters())
+    tags = list(dict.fromkeys(['metacog', c.model_type, 'causal-lm', *card.get('tags', [])]))
+    arch = {'architecture': cls, 'parameters': f"{n:,}", **{k: getattr(c, a) for k,a in _ARCH if hasattr(c, a)}}
+    load = [f"model = AutoModelForCausalLM.from_pretrained({str(path)!r})"]
+    if tok: load += [f"tok = AutoTokenizer.from_pretrained({str(path)!r})",
+                     "out = model.generate(**tok('The ', return_tensors='pt'), max_new_tokens=40, do_sample=True)",
+                     "print(tok.decode(out[0], skip_special_tokens=True))"]
+    out = _front_matter(tags) + ['', f"# {card.get('title') or 'A metacog language model'}", '',
+           f"A {n:,}-parameter `{cls}` made with metacog {card.get('metacog_version') or __version__}. "
+           "It loads with `transformers` alone:", '', '```python',
+           'from transformers import AutoModelForCausalLM' + (', AutoTokenizer' if tok else ''), *load, '```',
+           '', '## Model', '', *_md_table(arch)]
+    for key, title, note in _SECTIONS:
+        if card.get(key): out += ['', f"## {title}", '', *([note, ''] if note else []), *_md_table(card[key])]
+    return '\n'.join(out) + '\n'
+
 # %% ../nbs/02_model.ipynb #b26f8fd2
+def _save_tokenizer(tok,                 # a `PreTrainedTokenizerFast`
+                    folder,              # where to write it
+                    max_length:int=None): # the model's context length, saved as `model_max_length`
+    "Save `tok` into `folder` with `model_max_length` set to the model's context (`tok` itself is left as it was)"
+    old = tok.model_max_length
+    try:
+        if max_length: tok.model_max_length = max_length
+        tok.save_pretrained(folder)
+    finally: tok.model_max_length = old
+
 def save_model(model:nn.Module, # an `LMWrapper` or HF model
                path,             # the folder to write
-               tok=None          # a `PreTrainedTokenizerFast` saved beside the weights
+               tok=None,         # a `PreTrainedTokenizerFast` saved beside the weights
+               card:dict=None    # what the model card (`README.md`) says of the run; see `model_card`
               )->Path:
-    "Write `model` (safetensors) and `tok` as one `save_pretrained` folder, atomically"
+    "Write `model` (safetensors), `tok` and a model card as one `save_pretrained` folder, atomically"
     hf = getattr(model, 'hf', model)
     if tok is not None:
         check(len(tok) <= hf.config.vocab_size, f"the tokenizer has {len(tok)} tokens but the model only {hf.config.vocab_size}",
@@ -195,11 +256,14 @@ def save_model(model:nn.Module, # an `LMWrapper` or HF model
         for k in ('bos', 'eos', 'pad'):
             i = getattr(tok, f'{k}_token_id', None)
             if i is not None: setattr(hf.config, f'{k}_token_id', i); setattr(hf.generation_config, f'{k}_token_id', i)
+    text = model_card(hf, path, card, tok is not None)
     with atomic_path(path) as tmp:
         hf.save_pretrained(tmp)
-        if tok is not None: tok.save_pretrained(tmp)
+        if tok is not None: _save_tokenizer(tok, tmp, getattr(hf.config, 'max_position_embeddings', None))
+        (Path(tmp)/'README.md').write_text(text)
     return Path(path)
 
+# %% ../nbs/02_model.ipynb #cf8b0392
 def load_model(path, # a folder written by `save_model` (or any HF causal-LM folder)
                device=None # where to put the weights, default CPU
               )->tuple:
@@ -265,7 +329,7 @@ def sample_ids(model:nn.Module,        # an `LMWrapper` or HF causal LM
 
 # %% ../nbs/02_model.ipynb #ac9824e4
 def _prompt_ids(tok, prompt, device):
-    ids = tok.encode(prompt, add_special_tokens=False)
+    ids = tok.encode(prompt, add_special_tokens=False, verbose=False)   # longer than the context: sample_ids crops
     if not ids:
         start = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
         check(start is not None, "the prompt is empty and the tokenizer has no BOS or EOS token to start from",

@@ -13,23 +13,41 @@ from fastcore.all import *
 from .core import *
 
 # %% auto #0
-__all__ = ['timeline', 'plot_report', 'report_run']
+__all__ = ['discarded', 'is_training_obs', 'is_discarded', 'timeline', 'observed', 'loss_figure', 'plot_report', 'report_run']
 
-# %% ../nbs/14_report.ipynb #a856558f
-def _series(recs, key):
-    "`(steps, values)` of scalar `key` over observation records"
-    xs = [(r['step'], r['data'][key]) for r in recs if isinstance(r['data'].get(key), (int, float))]
-    return [a for a,_ in xs], [float(b) if not isinstance(b, str) else float('nan') for _,b in xs]
+# %% ../nbs/14_report.ipynb #3c43862a
+def discarded(recs:list): # journal records
+    "`(a, b)` step windows the run threw away: reverted A/B arms, and trend reverts that restored the weights"
+    return [tuple(r['data']['window']) for r in recs
+            if r['kind'] == 'outcome' and r['data'].get('decision') == 'reverted'
+            and (r['data'].get('replayed') or r['data'].get('restored')) and len(r['data'].get('window') or ()) == 2]
 
-def _matrix(recs, key):
-    "`(steps, names, array names x steps)` of the per-layer dict `key`"
-    rows = [(r['step'], r['data'][key]) for r in recs if isinstance(r['data'].get(key), dict)]
+def is_training_obs(r): # a journal record
+    "Whether `r` is one of the introspector's training observations (not a validation or another observer's record)"
+    return r['kind'] == 'observation' and 'loss' in r['data']
+
+def is_discarded(r, windows): # a journal record; windows from `discarded`
+    "Whether record `r` describes the model inside one of the discarded `windows`"
+    s = r['step']
+    return any((a <= s < b) if is_training_obs(r) else (a < s < b) for a,b in windows)
+
+# %% ../nbs/14_report.ipynb #7f7ff5c0
+def _series(recs, key, hide=()):
+    "`(steps, values)` of scalar `key` over records; NaN for records inside the `hide` windows"
+    xs = [(r['step'], r['data'][key], is_discarded(r, hide)) for r in recs if isinstance(r['data'].get(key), (int, float))]
+    return [a for a,_,_ in xs], [float('nan') if isinstance(b, str) or h else float(b) for _,b,h in xs]
+
+def _matrix(recs, key, hide=()):
+    "`(steps, names, array names x steps)` of the per-layer dict `key`; NaN columns inside the `hide` windows"
+    rows = [(r['step'], r['data'][key], is_discarded(r, hide)) for r in recs if isinstance(r['data'].get(key), dict)]
     if not rows: return None
-    names = list(dict.fromkeys(k for _,d in rows for k in d))
+    names = list(dict.fromkeys(k for _,d,_ in rows for k in d))
     flat = lambda v: (sum(v)/len(v) if v else float('nan')) if isinstance(v, list) else v
-    a = np.array([[float(flat(d.get(n, float('nan')))) if not isinstance(d.get(n), str) else float('nan') for _,d in rows] for n in names])
-    return [s for s,_ in rows], names, a
+    val = lambda d, n, h: float('nan') if h or isinstance(d.get(n), str) else float(flat(d.get(n, float('nan'))))
+    a = np.array([[val(d, n, h) for _,d,h in rows] for n in names])
+    return [s for s,_,_ in rows], names, a
 
+# %% ../nbs/14_report.ipynb #49a98fa8
 def timeline(recs:list): # journal records
     "Readable lines for the diagnoses, actions, outcomes and events of a journal"
     out = []
@@ -39,32 +57,126 @@ def timeline(recs:list): # journal records
         out.append(f"[{r['kind']:>9}] {m}")
     return out
 
+# %% ../nbs/14_report.ipynb #1243efe3
+def _fl(recs, key): # records in step order
+    "`(first, last)` of scalar `key` over `recs`, or None"
+    v = [r['data'][key] for r in recs
+         if isinstance(r['data'].get(key), (int, float)) and not isinstance(r['data'][key], bool)]
+    return (v[0], v[-1]) if v else None
+
+def _ch(recs, key, f=fmt): # records; key; formatter
+    "'first -> last' of `key`, or None"
+    p = _fl(recs, key)
+    return None if p is None else f"{f(p[0])} -> {f(p[1])}"
+
+def _last(recs, key): p = _fl(recs, key); return None if p is None else p[1]
+
+def _trend(s): # the loss's slope per step
+    "A slope in words"
+    return 'flat' if s == 0 else f"{'falling' if s < 0 else 'rising'} by {fmt(abs(s))} per step"
+
+# %% ../nbs/14_report.ipynb #e76a1e1e
+def observed(recs:list): # journal records
+    "What the observations measured, first -> last, in plain words (the discarded arms left out)"
+    hide = discarded(recs)
+    obs = [r for r in sorted(recs, key=lambda r: r['step']) if r['kind'] == 'observation' and not is_discarded(r, hide)]
+    if not obs: return []
+    tr, va = [r for r in obs if is_training_obs(r)], [r for r in obs if 'valid_loss' in r['data']]
+    pct, L_ = (lambda v: f"{100*v:.0f}%"), []
+    add = lambda cond, s: L_.append('  ' + s) if cond else None
+    ch, last = partial(_ch, tr), partial(_last, tr)
+    add(ch('loss'), f"training loss: {ch('loss')} nats/token, running average {ch('loss_ema')}"
+        + (f" (a uniform guess scores {fmt(last('chance_loss'))})" if last('chance_loss') else ''))
+    add(last('loss_slope') is not None, f"the loss at the end: {_trend(last('loss_slope') or 0)}")
+    g = _last(va, 'gap')
+    add(va, f"validation loss: {_ch(va, 'valid_loss')} nats/token" + ('' if g is None else
+        f", at the last evaluation {fmt(abs(g))} {'above' if g > 0 else 'below'} the training average"))
+    add(ch('grad_norm'), f"gradient norm (all weights): {ch('grad_norm')}" + ('' if last('grad_ratio') is None else
+        f"; the first layer's is {fmt(last('grad_ratio'))} times the last layer's"))
+    add(ch('update_ratio'), f"size of an update relative to the weights: {ch('update_ratio')}")
+    add(ch('lr'), f"learning rate: {ch('lr')}" + (f" (peak {fmt(last('lr_max'))})" if last('lr_max') else ''))
+    add(ch('tokens_seen'), f"training tokens seen: {_ch(tr, 'tokens_seen', lambda v: f'{int(v):,}')}"
+        + (f" ({fmt(last('tokens_per_param'))} per parameter)" if last('tokens_per_param') is not None else ''))
+    add(ch('snr'), f"gradient signal-to-noise ratio: {ch('snr')}")
+    add(ch('dead_units'), f"dead units (never active): {_ch(tr, 'dead_units', pct)}"
+        + (f"; saturated units: {pct(last('saturated_units'))}" if last('saturated_units') is not None else ''))
+    add(last('attn_entropy_min') is not None, "attention entropy (0: on one token, 1: spread evenly): "
+        f"lowest head {fmt(last('attn_entropy_min'))}, mean {fmt(last('attn_entropy_mean'))} (last measurement)")
+    iit = [r for r in obs if 'iit_phi_r' in r['data']]
+    add(iit, f"integration (phi_r): {_ch(iit, 'iit_phi_r')} nats")
+    return [f"observed at steps {obs[0]['step']}..{obs[-1]['step']} ({len(tr)} training, {len(va)} validation "
+            f"records), first -> last:"] + L_
+
+# %% ../nbs/14_report.ipynb #5018d13f
+_ACT_Y, _OUT_Y = 0.03, 0.10   # rows of the action and outcome markers (axes fraction): neither hides the other
+_OUT_STYLE = dict(kept=('o', 'tab:green'), reverted=('X', 'tab:red'))   # outcome decision: marker, colour
+
+def _train_curve(ax, recs, hide): # axes; journal records; discarded windows
+    "Draw the one training-loss curve (see above)"
+    tr = [r for r in recs if is_training_obs(r)]
+    if tr:
+        ax.plot(*_series(tr, 'loss', hide), '.', ms=3, alpha=0.4, color='tab:blue', label='training loss, one batch')
+        ax.plot(*_series(tr, 'loss_ema', hide), lw=2, color='tab:blue', label='training loss, running average')
+        return
+    ev = sorted((r for r in recs if r['kind'] == 'event' and r['data'].get('event') == 'eval'), key=lambda r: r['step'])
+    starts = [0] + [r['step'] for r in ev[:-1]]   # an evaluation's train_loss averages the steps since the one before
+    pts = [(r['step'], float('nan') if any(a < r['step'] and b > s0 for a,b in hide) else r['data']['train_loss'])
+           for r,s0 in zip(ev, starts) if isinstance(r['data'].get('train_loss'), (int, float))]
+    if pts: ax.plot(*zip(*pts), lw=1.5, color='tab:blue', label='training loss, mean since the previous evaluation')
+
+def _valid_curve(ax, recs, hide): # axes; journal records; discarded windows
+    "Draw the validation loss, one point per evaluation (the eval events, else the validation records)"
+    ev = [r for r in recs if r['kind'] == 'event' and r['data'].get('event') == 'eval']
+    src = ev if any('valid_loss' in r['data'] for r in ev) else [r for r in recs if r['kind'] == 'observation']
+    pts = dict(zip(*_series(sorted(src, key=lambda r: r['step']), 'valid_loss', hide)))
+    if pts: ax.plot(list(pts), list(pts.values()), 'o-', lw=1.5, color='tab:orange', label='validation loss')
+
+# %% ../nbs/14_report.ipynb #4ab13b8f
+def _decisions(ax, recs, hide): # axes; journal records; discarded windows
+    "Draw diagnoses (dotted lines, or a note that there were none), actions, outcomes and discarded arms"
+    import matplotlib.pyplot as plt
+    kinds = sorted({r['data'].get('kind', '?') for r in recs if r['kind'] == 'diagnosis'})
+    cmap = plt.get_cmap('tab10')
+    for i,k in enumerate(kinds):
+        xs = [r['step'] for r in recs if r['kind'] == 'diagnosis' and r['data'].get('kind') == k]
+        for j,x in enumerate(xs):
+            ax.axvline(x, color=cmap(i % 10), ls=':', lw=1.2, label=f"diagnosis: {k}" if j == 0 else None)
+    if not kinds: ax.text(0.5, 0.96, 'no diagnoses', transform=ax.transAxes, ha='center', va='top', color='0.3')
+    for j,(a,b) in enumerate(hide):
+        ax.axvspan(a, b, color='0.85', zorder=0, label='reverted arm (not shown)' if j == 0 else None)
+    t, kw = ax.get_xaxis_transform(), dict(zorder=5, clip_on=False)
+    acts = [r['step'] for r in recs if r['kind'] == 'action']
+    if acts: ax.scatter(acts, [_ACT_Y]*len(acts), marker='^', s=70, c='k', transform=t, label='action', **kw)
+    outs = [r for r in recs if r['kind'] == 'outcome']
+    for dec in sorted({r['data'].get('decision', '?') for r in outs}):
+        xs = [r['step'] for r in outs if r['data'].get('decision', '?') == dec]
+        m, c = _OUT_STYLE.get(dec, ('s', 'tab:gray'))
+        ax.scatter(xs, [_OUT_Y]*len(xs), marker=m, s=60, c=c, transform=t, label=f"outcome: {dec}", **kw)
+
+def loss_figure(recs:list): # journal records
+    "The report's loss plot: one training-loss curve, validation loss, diagnoses, actions, outcomes; the figure"
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    hide = discarded(recs)
+    fig, ax = plt.subplots(figsize=(10, 4))
+    _train_curve(ax, recs, hide); _valid_curve(ax, recs, hide); _decisions(ax, recs, hide)
+    ax.set_xlabel('step'); ax.set_ylabel('cross-entropy loss (nats/token)')
+    ax.set_title('loss, with diagnoses (dotted), actions (triangles) and their outcomes')
+    ax.legend(fontsize=7, loc='upper right')
+    return fig
+
+# %% ../nbs/14_report.ipynb #80a71e74
 def plot_report(recs:list, plots): # journal records; folder for the png files
     "Write the report's plots; returns the paths written"
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     plots = Path(plots); plots.mkdir(parents=True, exist_ok=True)
+    hide = discarded(recs)
     obs = [r for r in recs if r['kind'] == 'observation']; done = []
     def save(fig, name): p = plots/name; fig.savefig(p, dpi=90, bbox_inches='tight'); plt.close(fig); done.append(p)
-    # loss with diagnoses and actions
-    fig, ax = plt.subplots(figsize=(10, 4))
-    ev = sorted(obs + [r for r in recs if r['kind'] == 'event'], key=lambda r: r['step'])   # the Learner's eval events carry losses too
-    for k, st in (('loss', dict(alpha=0.35, lw=1)), ('loss_ema', dict(lw=2)), ('train_loss', dict(lw=1.5)), ('valid_loss', dict(marker='o', lw=1.5))):
-        s, v = _series(ev, k)
-        if s: ax.plot(s, v, label=k, **st)
-    kinds = sorted({r['data'].get('kind', '?') for r in recs if r['kind'] == 'diagnosis'})
-    cmap = plt.get_cmap('tab10')
-    for i,k in enumerate(kinds):
-        xs = [r['step'] for r in recs if r['kind'] == 'diagnosis' and r['data'].get('kind') == k]
-        for j,x in enumerate(xs): ax.axvline(x, color=cmap(i % 10), ls=':', lw=1.2, label=f"diagnosis: {k}" if j == 0 else None)
-    acts = [r for r in recs if r['kind'] in ('action', 'outcome')]
-    if acts:
-        lo = ax.get_ylim()[0]
-        ax.scatter([r['step'] for r in acts], [lo]*len(acts), marker='^', s=80, c=['k' if r['kind'] == 'action' else 'g' for r in acts], zorder=5, label='action / outcome', clip_on=False)
-    ax.set_xlabel('step'); ax.set_ylabel('loss'); ax.set_title('loss, with diagnoses (dotted) and actions (triangles)'); ax.legend(fontsize=7, loc='upper right')
-    save(fig, 'loss_diagnoses.png')
+    save(loss_figure(recs), 'loss_diagnoses.png')
     def heat(key, title, name, log=False, vmin=None, vmax=None):
-        m = _matrix(obs, key)
+        m = _matrix(obs, key, hide)
         if m is None: return
         s, names, a = m
         fig, ax = plt.subplots(figsize=(10, 0.35*len(names) + 1.5))
@@ -78,21 +190,23 @@ def plot_report(recs:list, plots): # journal records; folder for the png files
     if stats:
         fig, axs = plt.subplots(len(stats), 1, figsize=(10, 2.2*len(stats)), squeeze=False)
         for ax, k in zip(axs[:, 0], stats):
-            s, names, a = _matrix(obs, k)
+            s, names, a = _matrix(obs, k, hide)
             im = ax.imshow(a, aspect='auto', interpolation='nearest', cmap='magma', extent=(s[0], s[-1] if len(s) > 1 else s[0]+1, len(names)-0.5, -0.5))
             ax.set_yticks(range(len(names))); ax.set_yticklabels(names, fontsize=7); ax.set_title(k, fontsize=9); fig.colorbar(im, ax=ax)
         axs[-1, 0].set_xlabel('step'); fig.suptitle('activation statistics per block'); save(fig, 'activations.png')
     # attention entropy per head
     rows = [(r['step'], r['data']['attn_entropy']) for r in obs if isinstance(r['data'].get('attn_entropy'), dict)]
+    gone = {r['step'] for r in obs if is_discarded(r, hide)}
     if rows:
         names = [f"{l} h{h}" for l,v in rows[-1][1].items() for h in range(len(v))]
-        a = np.array([[x for v in d.values() for x in v] for _,d in rows if sum(map(len, d.values())) == len(names)]).T
+        a = np.array([[float('nan') if st in gone else x for v in d.values() for x in v] for st,d in rows
+                      if sum(map(len, d.values())) == len(names)]).T
         s = [st for st,d in rows if sum(map(len, d.values())) == len(names)]
         fig, ax = plt.subplots(figsize=(10, 0.25*len(names) + 1.5))
         im = ax.imshow(a, aspect='auto', interpolation='nearest', cmap='coolwarm', vmin=0, vmax=1, extent=(s[0], s[-1] if len(s) > 1 else s[0]+1, len(names)-0.5, -0.5))
         ax.set_yticks(range(len(names))); ax.set_yticklabels(names, fontsize=6); ax.set_xlabel('step')
         ax.set_title('normalised attention entropy per head (0 collapsed, 1 uniform)'); fig.colorbar(im, ax=ax); save(fig, 'attention_entropy.png')
-    m = _matrix(obs, 'layer_alpha')
+    m = _matrix(obs, 'layer_alpha', hide)
     if m:
         s, names, a = m
         fig, ax = plt.subplots(figsize=(10, 4))
@@ -111,13 +225,16 @@ def report_run(run_dir,            # run directory (holds journal.jsonl), or a j
     check(recs, f"no journal records in {str(rd)!r} (journal.jsonl is missing or empty)", "pass a run directory written by `metacog train`, or train with introspection on")
     obs = [r for r in recs if r['kind'] == 'observation']
     lines = [f"run {rd}: {len(recs)} journal records, {len(obs)} observations, steps {recs[0]['step']}..{recs[-1]['step']}"]
-    if obs: lines.append(f"first: {obs[0]['data'].get('message', '')}"); lines.append(f"last:  {obs[-1]['data'].get('message', '')}")
+    lines += observed(recs)
     tl = timeline(recs)
     lines += tl if tl else ["no diagnoses, actions or events: a healthy run"]
     counts = {}
     for r in recs:
         if r['kind'] == 'diagnosis': counts[r['data'].get('kind')] = counts.get(r['data'].get('kind'), 0) + 1
-    if counts: lines.append('diagnoses: ' + ', '.join(f"{k} x{v}" for k,v in counts.items()))
+    lines.append('diagnoses: ' + (', '.join(f"{k} x{v}" for k,v in counts.items()) if counts else 'none'))
+    for a,b in discarded(recs):
+        lines.append(f"steps {a}..{b}: a reverted action's training, discarded by the run "
+                     "(left out of the summary and plots)")
     if plots:
         ps = plot_report(recs, (rd if rd.is_dir() else rd.parent)/'plots')
         lines.append('plots: ' + ', '.join(str(p) for p in ps))

@@ -25,9 +25,9 @@ from .model import *
 
 
 # %% auto #0
-__all__ = ['SCHEDULERS', 'BitsPerToken', 'AMP', 'NonFiniteGuard', 'lr_at', 'mom_at', 'StepSchedule', 'StepLimit', 'RunLogger',
-           'plot_run', 'corpus_sha1', 'tok_fingerprint', 'save_checkpoint', 'latest_checkpoint', 'load_checkpoint',
-           'Checkpoint', 'EarlyStop', 'metacog_learner']
+__all__ = ['SCHEDULERS', 'CARD_DATA', 'CARD_METRICS', 'BitsPerToken', 'AMP', 'NonFiniteGuard', 'lr_at', 'mom_at', 'StepSchedule',
+           'StepLimit', 'RunLogger', 'plot_run', 'corpus_sha1', 'tok_fingerprint', 'save_checkpoint',
+           'latest_checkpoint', 'load_checkpoint', 'Checkpoint', 'EarlyStop', 'metacog_learner', 'run_card']
 
 # %% ../nbs/03_train.ipynb #6eceffec
 class BitsPerToken(AvgLoss):
@@ -134,26 +134,42 @@ class StepLimit(Callback):
 # %% ../nbs/03_train.ipynb #e6470f08
 class RunLogger(Callback):
     "Journal and `metrics.csv` rows at each evaluation; loss plot at the end of fit"
-    order = 55  # after the Recorder has the epoch's metrics
-    def before_fit(self): self.t0, self.n_tok = time.time(), getattr(self, 'n_tok', 0)
+    order = 55  # after the Recorder (its metric names and the epoch's metrics), before the progress bar's header
+    def before_fit(self):
+        self.t0, self.n_tok = time.time(), getattr(self, 'n_tok', 0)
+        mn = self.recorder.metric_names   # the progress table's first column counts evaluations: say so
+        if len(mn) and mn[0] == 'epoch': self.recorder.metric_names = L(['eval']) + mn[1:]
     def after_batch(self):
         if self.training: self.n_tok = getattr(self, 'n_tok', 0) + self.xb[0].numel()
-    def after_epoch(self):
-        names = self.recorder.metric_names[1:-1] if self.recorder.add_time else self.recorder.metric_names[1:]
-        row = dict(step=self.train_iter, epoch=self.epoch, **{n: v for n,v in zip(names, self.recorder.log[1:]) if not isinstance(v, str)},
-                   lr=self.opt.hypers[0]['lr'], train_tokens=self.n_tok, seconds=round(time.time()-self.t0, 2))
-        row = to_jsonable(row)
-        msg = f"step {row['step']}: " + ', '.join(f"{k} {v:.4g}" for k,v in row.items() if k in ('train_loss','valid_loss','perplexity') and isinstance(v, float))
-        self.learn.journal.log('event', self.train_iter, dict(event='eval', message=msg, **row))
-        rd = getattr(self.learn, 'run_dir', None)
-        if rd is not None:
-            new = not rd.metrics.exists()
-            with open(rd.metrics, 'a') as f:
-                if new: f.write(','.join(row) + '\n')
-                f.write(','.join(str(v) for v in row.values()) + '\n')
     def after_fit(self):
         rd = getattr(self.learn, 'run_dir', None)
         if rd is not None and len(self.recorder.losses): plot_run(self.learn, rd.plots/'loss.png')
+
+# %% ../nbs/03_train.ipynb #a80da91f
+@patch
+def _row(self:RunLogger):
+    "The evaluation's row: step, evaluation number, the Recorder's metrics, lr, tokens seen, passes over the data, time"
+    names = self.recorder.metric_names[1:-1] if self.recorder.add_time else self.recorder.metric_names[1:]
+    n_train = getattr(self.dls, 'n_train', None)   # tokens in the training split (`lm_dls`)
+    row = dict(step=self.train_iter, eval=self.epoch,
+               **{n: v for n,v in zip(names, self.recorder.log[1:]) if not isinstance(v, str)},
+               lr=self.opt.hypers[0]['lr'], tokens_seen=self.n_tok,
+               **({'epoch': round(self.n_tok/n_train, 4)} if n_train else {}), seconds=round(time.time()-self.t0, 2))
+    return to_jsonable(row)
+
+@patch
+def after_epoch(self:RunLogger):
+    "Journal the evaluation and append its row to the run's `metrics.csv`"
+    row = self._row()
+    msg = f"step {row['step']}: " + ', '.join(f"{k} {v:.4g}" for k,v in row.items()
+                                              if k in ('train_loss','valid_loss','perplexity') and isinstance(v, float))
+    self.learn.journal.log('event', self.train_iter, dict(event='eval', message=msg, **row))
+    rd = getattr(self.learn, 'run_dir', None)
+    if rd is not None:
+        new = not rd.metrics.exists()
+        with open(rd.metrics, 'a') as f:
+            if new: f.write(','.join(row) + '\n')
+            f.write(','.join(str(v) for v in row.values()) + '\n')
 
 # %% ../nbs/03_train.ipynb #01a65cd1
 def plot_run(learn, fname=None):
@@ -360,10 +376,34 @@ def fit_steps(self:Learner,
     return self
 
 # %% ../nbs/03_train.ipynb #494cfd1d
+CARD_DATA = dict(corpus='corpus', corpus_sha1='corpus SHA-1', tokenizer='tokenizer', vocab='vocabulary (tokens)',
+                 valid_pct='share kept for validation (its end)', train_tokens='tokens in the training split',
+                 tokens_per_param='training-split tokens per parameter')
+CARD_METRICS = dict(step='step', epoch='epochs (passes over the training split)', tokens_seen='training tokens seen',
+                    train_loss='training loss (mean since the previous evaluation)', valid_loss='validation loss',
+                    perplexity='validation perplexity', bits_per_token='validation bits per token')
+
+def run_card(learn)->dict:
+    "What the model card says of `learn`'s run: the run's `config.json` and the last evaluation of its journal"
+    rd = getattr(learn, 'run_dir', None)
+    cfg = json.loads(rd.config.read_text()) if rd is not None and rd.config.is_file() else {}
+    evals = learn.journal.filter('event', event='eval')
+    last = evals[-1]['data'] if len(evals) else {}
+    data = {lbl: cfg.pop(k) for k,lbl in CARD_DATA.items() if k in cfg}
+    if 'corpus' in data and data['corpus'] is None: data['corpus'] = "metacog's bundled corpus"
+    card = dict(data=data, metacog_version=cfg.pop('metacog_version', None), config=cfg,
+                metrics={lbl: last[k] for k,lbl in CARD_METRICS.items() if k in last})
+    if rd is not None:
+        t = f"{cfg.get('preset', 'a')} model of run {rd.path.name}"; card['title'] = t[:1].upper() + t[1:]
+    return card
+
+# %% ../nbs/03_train.ipynb #3b4b326e
 @patch
-def save_pretrained(self:Learner, path=None): # folder to write (default: the run's `model/`)
-    "Save the model and tokenizer as a `transformers` folder"
+def save_pretrained(self:Learner,
+                    path=None,       # folder to write (default: the run's `model/`)
+                    card:dict=None): # model card fields to add or replace (see `model_card`); default `run_card`
+    "Save the model, tokenizer and model card as a `transformers` folder"
     path = Path(path) if path else (self.run_dir.model if self.run_dir else None)
     check(path is not None, "no folder to save the model to", "pass a path, or give the Learner a run_dir")
-    save_model(self.model, path, tok=getattr(self.dls, 'tok', None))
+    save_model(self.model, path, tok=getattr(self.dls, 'tok', None), card={**run_card(self), **(card or {})})
     return path
