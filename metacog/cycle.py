@@ -62,6 +62,7 @@ class Pending:
     snap_a:object=None    # snapshot of the treated arm's state
     settings_a:dict=None  # the knobs of the treated arm
     mark:tuple=None       # the introspector's mark at the action (to rewind its history)
+    rec_mark:tuple=None   # fastai's Recorder at the action: (losses recorded, smooth-loss value, count)
 
 # %% ../nbs/13_cycle.ipynb #9fe18e74
 class MetacogCallback(Callback):
@@ -286,6 +287,8 @@ def _start_arm(self:MetacogCallback):
     self.mod.record = []
     intro = getattr(self.learn, 'introspector', None)
     if intro is not None and hasattr(intro, 'mark'): self.pending.mark = intro.mark()
+    rec = getattr(self.learn, 'recorder', None)
+    if rec is not None: self.pending.rec_mark = (len(rec.losses), rec.smooth_loss.val.clone(), rec.smooth_loss.count)
 
 # %% ../nbs/13_cycle.ipynb #8eda5ab7
 @patch
@@ -432,6 +435,20 @@ def _compare_arms(self:MetacogCallback,
     if not fin: kept, md = True, -math.inf        # the run without the action broke: the action is what kept it finite
     return kept, md, se, fin
 
+# %% ../nbs/13_cycle.ipynb #996f1612
+def _rewind_recorder(rec,         # fastai's `Recorder` (None: nothing to do)
+                     mark:tuple,  # `(len(rec.losses), smooth_loss.val, smooth_loss.count)` when the arm started
+                     losses:list): # the control arm's training losses, one per batch since then
+    "Replace the smoothed training losses fastai recorded since `mark` by those of `losses`; False if they do not line up"
+    if rec is None or mark is None or len(rec.losses) - mark[0] != len(losses): return False
+    n0, val, count = mark
+    sm = rec.smooth_loss; sm.val, sm.count = val.clone(), count
+    for i, l in enumerate(losses):
+        sm.count += 1; sm.val = torch.lerp(torch.tensor(float(l)), sm.val, sm.beta)
+        rec.losses[n0+i] = sm.value
+    rec.learn.smooth_loss = sm.value
+    return True
+
 # %% ../nbs/13_cycle.ipynb #9ed85e56
 @patch
 def _keep_treated(self:MetacogCallback, p:Pending): # the kept action
@@ -449,6 +466,7 @@ def _rewind(self:MetacogCallback, p:Pending): # the reverted action
         it = iter(b); self.losses = [(s, next(it)) if s > p.step else (s, l) for s,l in self.losses]
     intro = getattr(self.learn, 'introspector', None)
     if intro is not None and p.mark is not None and hasattr(intro, 'rewind'): intro.rewind(p.mark, b)
+    _rewind_recorder(getattr(self.learn, 'recorder', None), p.rec_mark, b)
 
 # %% ../nbs/13_cycle.ipynb #b54c8304
 @patch
