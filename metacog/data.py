@@ -365,7 +365,7 @@ def encode(tok,                 # a tokenizer from `char_tokenizer`/`bpe_tokeniz
         enc = getattr(bt, 'encode_batch_fast', bt.encode_batch)   # `_fast` skips offsets (tokenizers >= 0.20)
         encs = enc([''.join(c) for c in _chunked_lines(text, chunk)], add_special_tokens=False)
         return torch.from_numpy(np.fromiter(itertools.chain.from_iterable(e.ids for e in encs), dtype=np.int64))
-    return torch.tensor(tok.encode(text, add_special_tokens=False), dtype=torch.long)
+    return torch.tensor(tok.encode(text, add_special_tokens=False, verbose=False), dtype=torch.long)   # a stream, not one model input: no length warning
 
 # %% ../nbs/01_data.ipynb #51167b2b
 class TokenStreamDL(DataLoader):

@@ -170,7 +170,7 @@ def world_questions(world:dict=None,  # `metacog.data.bundled_world()` (loaded w
 
 # %% ../nbs/08_selfq.ipynb #162ca8c5
 def _enc(tok, s):
-    ids = tok.encode(s, add_special_tokens=False) if hasattr(tok, 'encode') else tok(s)
+    ids = tok.encode(s, add_special_tokens=False, verbose=False) if hasattr(tok, 'encode') else tok(s)
     return list(ids)
 
 def _logits(model, x):
@@ -551,7 +551,7 @@ def generate(self:TransformersTeacher, prompt:str, max_tokens:int=128):
     if self.m is None:
         try: self.tok, self.m = AutoTokenizer.from_pretrained(self.path), AutoModelForCausalLM.from_pretrained(self.path).to(self.device).eval()
         except Exception as e: raise MetacogError(f"cannot load the teacher at {self.path} ({e})", "check the folder holds a causal LM and its tokenizer") from e
-    x = self.tok(prompt, return_tensors='pt').to(self.device)
+    x = self.tok(prompt, return_tensors='pt', verbose=False).to(self.device)
     with torch.no_grad():
         out = self.m.generate(**x, max_new_tokens=max_tokens, do_sample=False, max_time=self.timeout,
                               pad_token_id=self.tok.pad_token_id if self.tok.pad_token_id is not None else self.tok.eos_token_id)
