@@ -341,9 +341,10 @@ def metacog_learner(dls,                    # `DataLoaders` of `(x, y)` token wi
     if early_stopping: cbs.append(EarlyStop(patience=patience))
     if grad_checkpointing:
         hf = getattr(model, 'hf', model)
-        check(hasattr(hf, 'gradient_checkpointing_enable'), "this model does not support gradient checkpointing",
+        on = getattr(hf, 'activation_checkpointing_enable', None) or getattr(hf, 'gradient_checkpointing_enable', None)   # 5.x name, else 4.x
+        check(on is not None, "this model does not support gradient checkpointing",
               "use a transformers model (make_model) or drop --grad-checkpointing")
-        hf.gradient_checkpointing_enable(); hf.config.use_cache = False
+        on(); hf.config.use_cache = False
     learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), opt_func=opt_func, lr=lr,
                     splitter=_wd_groups, wd=[wd, 0.][:len(groups)] if len(groups) == 2 else wd,   # groups from the current model (it may grow)
                     metrics=[Perplexity(), BitsPerToken()] + L(metrics), cbs=cbs, **kwargs)
