@@ -334,8 +334,9 @@ def _grow_check(old, new, seed:int=0): # the models before and after; the batch'
 
 def _save_beside(model, src:Path, dest:Path): # the model to save, the folder it came from, where it goes
     "Save `model` to `dest` atomically, with the tokenizer and other files of `src` beside the weights"
+    from metacog.model import quiet_hub
     with atomic_path(dest) as tmp:
-        model.save_pretrained(tmp)
+        with quiet_hub(): model.save_pretrained(tmp)
         for f in src.iterdir():
             if f.is_file() and not (f.name == 'config.json' or f.name.endswith(('.safetensors', '.bin')) or f.name.endswith('.index.json')):
                 shutil.copy2(f, tmp/f.name)
@@ -352,12 +353,13 @@ def grow_cmd(run:str,                    # run directory (or a model folder: RUN
              init:str='fresh'):          # new width units: clone (copies of old ones) or fresh
     "Grow a saved model to an older age, preserving its function (into a new folder unless --in-place)"
     from transformers import AutoModelForCausalLM
+    from metacog.model import quiet_hub
     from metacog.growth import age_name, age_sizes, model_sizes, check_growable, grow, growth_record
     check(to_age is not None, "which age to grow to?", "pass --to-age N (e.g. --to-age 1)")
     check(not (out and in_place), "--out and --in-place were both given", "pick one")
     src, rd = _model_and_run(run)
     check((src/'config.json').exists(), f"no saved model in {run} (no model/config.json)", _no_model_fix(run, 'grow'))
-    old = AutoModelForCausalLM.from_pretrained(src)
+    with quiet_hub(): old = AutoModelForCausalLM.from_pretrained(src)
     name = age_name(to_age)
     sizes, cur = age_sizes(name, old), model_sizes(old)
     for k,v in sizes.items(): check_growable(k, cur[k], v)

@@ -18,8 +18,8 @@ from .core import MetacogError, check, atomic_path, print_table, fmt
 # %% auto #0
 __all__ = ['HEAD_DIM', 'LLAMA_MULTIPLE_OF', 'TINY_MULTIPLE_OF', 'AGE_CONTEXT', 'TINY_CONTEXT', 'PRESETS', 'AGES',
            'LLAMA_DEFAULTS', 'CARD_KEYS', 'mlp_width', 'preset_name', 'make_config', 'param_count', 'count_params',
-           'tokens_per_param', 'flops_per_token', 'LMWrapper', 'make_model', 'set_dropout', 'model_card', 'save_model',
-           'load_model', 'sample_ids', 'generate_many', 'generate', 'distinct_n', 'repetition_rate']
+           'tokens_per_param', 'flops_per_token', 'LMWrapper', 'make_model', 'set_dropout', 'model_card', 'quiet_hub',
+           'save_model', 'load_model', 'sample_ids', 'generate_many', 'generate', 'distinct_n', 'repetition_rate']
 
 # %% ../nbs/02_model.ipynb #6c307df8
 HEAD_DIM = 64              # width of one attention head in the age presets (GPT-2, most small open models)
@@ -232,6 +232,17 @@ def model_card(hf,                # the HF model (its config gives the architect
         if card.get(key): out += ['', f"## {title}", '', *([note, ''] if note else []), *_md_table(card[key])]
     return '\n'.join(out) + '\n'
 
+# %% ../nbs/02_model.ipynb #822bc701
+@contextlib.contextmanager
+def quiet_hub():
+    "Turn off `transformers`' progress bars for the duration (restored after)"
+    from transformers.utils import logging as hf_logging
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try: yield
+    finally:
+        if was: hf_logging.enable_progress_bar()
+
 # %% ../nbs/02_model.ipynb #b26f8fd2
 def _save_tokenizer(tok,                 # a `PreTrainedTokenizerFast`
                     folder,              # where to write it
@@ -258,7 +269,7 @@ def save_model(model:nn.Module, # an `LMWrapper` or HF model
             if i is not None: setattr(hf.config, f'{k}_token_id', i); setattr(hf.generation_config, f'{k}_token_id', i)
     text = model_card(hf, path, card, tok is not None)
     with atomic_path(path) as tmp:
-        hf.save_pretrained(tmp)
+        with quiet_hub(): hf.save_pretrained(tmp)
         if tok is not None: _save_tokenizer(tok, tmp, getattr(hf.config, 'max_position_embeddings', None))
         (Path(tmp)/'README.md').write_text(text)
     return Path(path)
@@ -271,7 +282,7 @@ def load_model(path, # a folder written by `save_model` (or any HF causal-LM fol
     path = Path(path)
     check((path/'config.json').is_file(), f"no model found in {path} (config.json is missing)",
           "pass the model/ folder of a run, or a folder written by save_model")
-    hf = AutoModelForCausalLM.from_pretrained(path)
+    with quiet_hub(): hf = AutoModelForCausalLM.from_pretrained(path)
     if device is not None: hf = hf.to(device)
     has_tok = (path/'tokenizer.json').is_file() or (path/'tokenizer_config.json').is_file()
     return LMWrapper(hf), (AutoTokenizer.from_pretrained(path) if has_tok else None)
