@@ -26,7 +26,7 @@ from .model import *
 
 # %% auto #0
 __all__ = ['SCHEDULERS', 'CARD_DATA', 'CARD_METRICS', 'BitsPerToken', 'AMP', 'NonFiniteGuard', 'lr_at', 'mom_at', 'StepSchedule',
-           'StepLimit', 'RunLogger', 'plot_run', 'corpus_sha1', 'tok_fingerprint', 'save_checkpoint',
+           'StepLimit', 'RunLogger', 'plot_run', 'EvalBar', 'corpus_sha1', 'tok_fingerprint', 'save_checkpoint',
            'latest_checkpoint', 'load_checkpoint', 'Checkpoint', 'EarlyStop', 'metacog_learner', 'run_card']
 
 # %% ../nbs/03_train.ipynb #6eceffec
@@ -186,6 +186,16 @@ def plot_run(learn, fname=None):
     if fname: fig.savefig(fname, dpi=100); plt.close(fig)
     return fig
 
+# %% ../nbs/03_train.ipynb #02ae3aa4
+class EvalBar(Callback):
+    "Label the progress bar of each stretch between evaluations `eval i/n` (fastprogress calls it `Epoch i/n`)"
+    order = ProgressCallback.order + 1   # after the progress callback has made this stretch's bar
+    def _label(self):
+        pb = getattr(getattr(self.learn, 'progress', None), 'pbar', None)
+        if pb is not None and hasattr(pb, 'prefix'): pb.prefix = f"eval {self.epoch+1}/{self.n_epoch} :"
+    def before_train(self): self._label()
+    def before_validate(self): self._label()
+
 # %% ../nbs/03_train.ipynb #e81e25a9
 def corpus_sha1(text:str): # the corpus text
     "SHA-1 of a corpus (a resumed run must train on the same text)"
@@ -333,7 +343,7 @@ def metacog_learner(dls,                    # `DataLoaders` of `(x, y)` token wi
     check(not checkpoint_every or rd is not None, "checkpoint_every needs a run directory", "pass run_dir=...")
     groups = _wd_groups(model)
     opt_func = partial(OptimWrapper, opt=partial(torch.optim.AdamW, betas=betas, eps=eps))
-    cbs = L(cbs) + [RunLogger(), NonFiniteGuard(max_nonfinite)]
+    cbs = L(cbs) + [RunLogger(), NonFiniteGuard(max_nonfinite), EvalBar()]
     if max_grad_norm: cbs.append(GradientClip(max_grad_norm))
     if grad_accum > 1: cbs.append(GradientAccumulation(dls.train.bs*grad_accum))
     if precision != 'fp32': cbs.append(AMP(precision))
