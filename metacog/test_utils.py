@@ -111,8 +111,8 @@ class RollbackOnNan(Callback):
         self.skip, self.losses = skip, []
     def after_batch(self):
         if not self.training or self.learn.modify.skipped: return
-        self.losses.append(float(self.learn.loss))
-        if not math.isfinite(float(self.learn.loss)): self.learn.modify.act('rollback', skip=self.skip)
+        self.losses.append(float(self.learn.loss.detach()))
+        if not math.isfinite(float(self.learn.loss.detach())): self.learn.modify.act('rollback', skip=self.skip)
 
 # %% ../nbs/04_test_utils.ipynb #6f62fab1
 class ScriptedLoss(Callback):
