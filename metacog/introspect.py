@@ -532,7 +532,7 @@ def after_batch(self:Introspector):
     self.remove()
     if not self.training:
         bs = find_bs(self.yb)
-        self._vsum += float(self.learn.loss) * bs; self._vn += bs
+        self._vsum += float(self.learn.loss.detach()) * bs; self._vn += bs
         return
     self._pending.append(self.learn.loss.detach())
     self._tokens += self.xb[0].numel()
