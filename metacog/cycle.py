@@ -394,7 +394,7 @@ def _train_inline(self:MetacogCallback,
                 try: l._do_one_batch()
                 except CancelBatchException: pass   # a guard that skips a non-finite loss
                 finally: self.mod._restore_hypers()
-                losses.append(float(l.loss))
+                losses.append(float(l.loss.detach()))
                 if not math.isfinite(losses[-1]): break
     finally:
         for k,v in saved.items(): setattr(l, k, v)
