@@ -10,7 +10,7 @@ import math, time, json, statistics
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn
 from fastcore.all import *
-from fastcore.script import anno_parser
+from .cli import call_with_argv   # same layer (L7); cli imports the library only inside its commands
 import inspect
 from fastai.basics import *
 from .core import *
@@ -36,9 +36,7 @@ def run_bench(name:str, # a key of `BENCHES`
               argv:list): # its command-line arguments
     "Parse `argv` with the signature of the benchmark `name` and run it"
     check(name in BENCHES, f"unknown benchmark {name!r}", f"use one of: {', '.join(sorted(BENCHES))}")
-    f = BENCHES[name]
-    args = anno_parser(f, prog=f"metacog bench {name}").parse_args(argv).__dict__
-    return f(**{k:v for k,v in args.items() if k in inspect.signature(f).parameters})
+    return call_with_argv(BENCHES[name], argv, f"metacog bench {name}")   # the same parser and help as the commands
 
 # %% ../nbs/16_bench.ipynb #6a1f785c
 def bench_corpus(corpus=None): # a path to use instead (`--corpus`); None: look for Tiny Shakespeare

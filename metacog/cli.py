@@ -14,8 +14,8 @@ from .core import *   # light: no torch, so that `metacog -h` answers at once
 
 # %% auto #0
 __all__ = ['COMMANDS', 'PATH_ARGS', 'NONFINITE_WITH_CYCLE', 'GROW_CHECK_TOKENS', 'GROW_CHECK_ON', 'BENCH_HELP', 'command',
-           'metavar', 'cli_parser', 'run_command', 'train_config', 'train', 'generate_cmd', 'export_cmd', 'report',
-           'grow_cmd', 'selflearn_limits', 'selflearn', 'benchmarks', 'main']
+           'metavar', 'cli_parser', 'call_with_argv', 'run_command', 'train_config', 'train', 'generate_cmd',
+           'export_cmd', 'report', 'grow_cmd', 'selflearn_limits', 'selflearn', 'benchmarks', 'main']
 
 # %% ../nbs/15_cli.ipynb #d3fd9f9a
 COMMANDS = {}
@@ -46,13 +46,18 @@ def cli_parser(f,              # a command function
         elif a.type is not None and a.help != argparse.SUPPRESS: a.metavar = metavar(a.dest, a.type)
     return p
 
+def call_with_argv(f,          # a function with docments parameters (a command or a benchmark)
+                   argv:list,  # its command-line arguments
+                   prog:str):  # the name its help shows (`metacog train`)
+    "Parse `argv` with `cli_parser(f)` and call `f` with the result"
+    args = cli_parser(f, prog=prog).parse_args(argv).__dict__
+    return f(**{k:v for k,v in args.items() if k in inspect.signature(f).parameters})
+
 def run_command(name:str, # a key of `COMMANDS`
                 argv:list): # its command-line arguments
     "Parse `argv` with the signature of the subcommand `name` and call it"
     check(name in COMMANDS, f"unknown command {name!r}", f"use one of: {', '.join(sorted(COMMANDS))}, bench")
-    f = COMMANDS[name]
-    args = cli_parser(f, prog=f"metacog {name}").parse_args(argv).__dict__
-    return f(**{k:v for k,v in args.items() if k in inspect.signature(f).parameters})
+    return call_with_argv(COMMANDS[name], argv, f"metacog {name}")
 
 # %% ../nbs/15_cli.ipynb #a0202839
 def _check_train_args(steps, batch_size, eval_every, checkpoint_every, max_length, lr, fp16, bf16, scheduler, tokenizer, preset, grad_accum, valid_pct):
