@@ -11,7 +11,6 @@ from pathlib import Path
 from functools import partial
 import numpy as np, torch, torch.nn as nn
 from fastcore.all import *
-from fastai.callback.core import Callback
 from fastai.learner import Learner
 from fastai.losses import CrossEntropyLossFlat
 from fastai.optimizer import OptimWrapper
@@ -19,10 +18,8 @@ import fastai.callback.progress, fastai.callback.schedule
 from .core import *
 from .data import bundled_corpus, load_corpus, char_tokenizer, encode, lm_dls
 from .model import make_model
-from .train import metacog_learner
 from .introspect import Introspector
 from .reflect import *
-from .data import lm_dls
 
 # %% auto #0
 __all__ = ['FAULTS', 'scale_init', 'scale_attention', 'fault_learner', 'run_fault']
