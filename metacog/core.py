@@ -6,16 +6,20 @@ Docs: https://metacog-dev.github.io/metacog/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #d3045dc4
 from __future__ import annotations
-import json, os, math, time, random, inspect, tempfile, shutil, contextlib, statistics
+import json, os, math, time, random, inspect, tempfile, shutil, contextlib, statistics, hashlib, errno, ctypes
+try: import fcntl
+except ImportError: fcntl = None   # Windows: no advisory locks (see `RunLock`)
 from pathlib import Path
 from dataclasses import dataclass, field, asdict
 import numpy as np
 from fastcore.all import *
 
 # %% auto #0
-__all__ = ['JOURNAL_KINDS', 'SEVERITIES', 'MetacogError', 'check', 'to_jsonable', 'atomic_path', 'atomic_write',
-           'atomic_write_json', 'Journal', 'read_journal', 'RunDir', 'new_run_dir', 'Diagnosis', 'get_rng_states',
-           'set_rng_states', 'safe_load', 'fmt', 'robust_z', 'print_table', 'median_ratio']
+__all__ = ['JOURNAL_KINDS', 'SEVERITIES', 'MetacogError', 'check', 'to_jsonable', 'recover_dir', 'atomic_path', 'atomic_write',
+           'atomic_write_json', 'Journal', 'read_journal', 'RunDir', 'new_run_dir', 'RunLock', 'file_lock',
+           'sha256_file', 'folder_sums', 'bad_files', 'disk_error', 'disk_errors', 'writable_dir', 'clean_tmp',
+           'Diagnosis', 'get_rng_states', 'set_rng_states', 'safe_load', 'fmt', 'robust_z', 'print_table',
+           'median_ratio']
 
 # %% ../nbs/00_core.ipynb #81fe5336
 class MetacogError(ValueError):
@@ -56,6 +60,26 @@ def to_jsonable(o):
     return str(o)
 
 # %% ../nbs/00_core.ipynb #a90178ac
+def _exchange(a, b):
+    "Swap paths `a` and `b` in one atomic step (Linux `renameat2(RENAME_EXCHANGE)`); False where the system cannot"
+    try: f = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError): return False
+    return f(-100, os.fsencode(a), -100, os.fsencode(b), 2) == 0   # AT_FDCWD, RENAME_EXCHANGE
+
+def _old_name(path): return path.with_name(f".{path.name}.old.tmp")
+
+def _replace_dir(tmp, path):
+    "Put folder `tmp` in place of folder `path`: a crash leaves either the old or the new folder at `path`"
+    if _exchange(tmp, path): shutil.rmtree(tmp, ignore_errors=True); return
+    old = _old_name(path)   # two renames: a crash between them leaves `old`, which `recover_dir` puts back
+    shutil.rmtree(old, ignore_errors=True); os.replace(path, old); os.replace(tmp, path); shutil.rmtree(old, ignore_errors=True)
+
+def recover_dir(path): # a folder that `atomic_path` replaces
+    "Put back the old copy of `path` if a crash between two renames left none at `path`"
+    path, old = Path(path), _old_name(Path(path))
+    if old.is_dir() and not path.exists(): os.replace(old, path)
+    return path
+
 @contextlib.contextmanager
 def atomic_path(path): # the file (or folder) to write
     "Yield a temporary path beside `path`; on success it replaces `path` atomically, on error it is removed"
@@ -65,9 +89,7 @@ def atomic_path(path): # the file (or folder) to write
         yield tmp
         if tmp.is_file():
             with open(tmp, 'rb+') as f: os.fsync(f.fileno())
-        if path.is_dir() and tmp.is_dir():
-            old = path.with_name(f".{path.name}.old.{os.getpid()}.tmp")
-            os.replace(path, old); os.replace(tmp, path); shutil.rmtree(old, ignore_errors=True)
+        if path.is_dir() and tmp.is_dir(): _replace_dir(tmp, path)
         else: os.replace(tmp, path)
     finally:
         if tmp.is_dir(): shutil.rmtree(tmp, ignore_errors=True)
@@ -155,6 +177,112 @@ def new_run_dir(root='runs', # folder that holds the runs
     p, i = Path(root)/name, 1
     while p.exists(): p, i = Path(root)/f"{name}-{i}", i+1
     return RunDir(p)
+
+# %% ../nbs/00_core.ipynb #3adf3091
+class RunLock:
+    "An exclusive lock on folder `path` while a process writes it; a second writer gets a `MetacogError` naming the first's PID"
+    def __init__(self, path): self.path, self.fd = Path(path)/'.lock', None
+    def _held_by(self):
+        try: return self.path.read_text().strip() or '?'
+        except OSError: return '?'
+    def acquire(self):
+        "Take the lock, or raise naming the process that holds it"
+        if fcntl is None or self.fd is not None: return self
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise MetacogError(f"{self.path.parent} is being written by another metacog process (PID {self._held_by()})",
+                               "wait for that run to finish or stop it, or write to another folder (--out/--name)") from None
+        os.ftruncate(fd, 0); os.write(fd, str(os.getpid()).encode()); self.fd = fd
+        return self
+    def release(self):
+        if self.fd is not None: os.close(self.fd); self.fd = None
+    __enter__ = acquire
+    def __exit__(self, *a): self.release()
+
+# %% ../nbs/00_core.ipynb #aa62cf36
+@contextlib.contextmanager
+def file_lock(path,               # the shared file (the lock is `path` + '.lock')
+              timeout:float=60.): # seconds to wait for another process to finish its update
+    "Hold an exclusive lock on `path` (for a read-merge-write) while the block runs"
+    lp = Path(path).expanduser().with_name(Path(path).name + '.lock'); lp.parent.mkdir(parents=True, exist_ok=True)
+    if fcntl is None: yield lp; return
+    fd, t0 = os.open(lp, os.O_RDWR | os.O_CREAT, 0o644), time.monotonic()
+    try:
+        while True:
+            try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); break
+            except OSError:
+                check(time.monotonic() - t0 < timeout, f"{path} stayed locked by another process for {timeout:g} s",
+                      f"check for a hung metacog process, or remove {lp} if none runs")
+                time.sleep(0.01)
+        yield lp
+    finally: os.close(fd)
+
+# %% ../nbs/00_core.ipynb #07f146b9
+def sha256_file(path, bufsize:int=1<<20): # the file
+    "The sha256 hex digest of the file at `path`"
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for b in iter(lambda: f.read(bufsize), b''): h.update(b)
+    return h.hexdigest()
+
+def folder_sums(path, skip=('manifest.json',)): # a folder
+    "{relative path: sha256} of every file under `path` (except `skip`)"
+    path = Path(path)
+    return {p.relative_to(path).as_posix(): sha256_file(p) for p in sorted(path.rglob('*')) if p.is_file() and p.name not in skip}
+
+def bad_files(path, sums:dict): # a folder; the sums `folder_sums` gave when it was written
+    "The files of `sums` that are missing under `path` or whose content changed"
+    path = Path(path)
+    return [k for k,v in sums.items() if not (path/k).is_file() or sha256_file(path/k) != v]
+
+# %% ../nbs/00_core.ipynb #01fcf089
+def _free(path):
+    p = Path(path)
+    while not p.exists() and p != p.parent: p = p.parent
+    return shutil.disk_usage(p).free
+
+def disk_error(e:Exception, path): # the exception raised while writing; the file or folder being written
+    "A `MetacogError` that says why writing `path` failed, or None when `e` is not a disk problem"
+    no = getattr(e, 'errno', None); msg = str(e)
+    if no == errno.ENOSPC or 'unexpected pos' in msg or 'No space left' in msg:
+        return MetacogError(f"the disk is full while writing {path} ({_free(path)/2**20:.1f} MiB free)",
+                            "free some space, or write the run elsewhere (--out on another disk)")
+    if no in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return MetacogError(f"cannot write {path}: {os.strerror(no)}", "pass an --out folder you can write to")
+    if no in (errno.ENOTDIR, errno.EEXIST) or isinstance(e, (NotADirectoryError, FileExistsError)):
+        return MetacogError(f"cannot write {path}: a part of the path is a file, not a folder ({e.filename or path})",
+                            "pass an --out folder (not a file), or move the file away")
+    return None
+
+@contextlib.contextmanager
+def disk_errors(path): # the file or folder the block writes
+    "Re-raise disk failures inside the block as a `MetacogError` that names `path` and the fix"
+    try: yield
+    except (OSError, RuntimeError) as e:
+        err = disk_error(e, path)
+        if err is None: raise
+        raise err from e
+
+def writable_dir(path): # a folder to write in (created if missing)
+    "Create `path` if needed and check that files can be written in it; a clear error otherwise"
+    path = Path(path).expanduser()
+    with disk_errors(path):
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix='.write-test-'): pass
+    return path
+
+# %% ../nbs/00_core.ipynb #6e1cc345
+def clean_tmp(path): # a run directory (its checkpoints/ is swept too)
+    "Remove the temporary files a killed process left in `path`; return their names"
+    path, gone = Path(path), []
+    for folder in (path, path/'checkpoints', path/'plots'):
+        if not folder.is_dir(): continue
+        for o in list(folder.glob('.*.old.tmp')): recover_dir(o.parent/o.name[1:-len('.old.tmp')])
+        for o in folder.glob('.*.tmp'):
+            shutil.rmtree(o, ignore_errors=True) if o.is_dir() else o.unlink(missing_ok=True); gone.append(o.name)
+    return gone
 
 # %% ../nbs/00_core.ipynb #ac060342
 SEVERITIES = ('info', 'warning', 'critical')

@@ -26,8 +26,9 @@ from .model import *
 
 # %% auto #0
 __all__ = ['SCHEDULERS', 'CARD_DATA', 'CARD_METRICS', 'BitsPerToken', 'AMP', 'NonFiniteGuard', 'lr_at', 'mom_at', 'StepSchedule',
-           'StepLimit', 'RunLogger', 'plot_run', 'EvalBar', 'corpus_sha1', 'tok_fingerprint', 'save_checkpoint',
-           'latest_checkpoint', 'load_checkpoint', 'Checkpoint', 'EarlyStop', 'metacog_learner', 'run_card']
+           'StepLimit', 'RunLogger', 'plot_run', 'EvalBar', 'corpus_sha1', 'tok_fingerprint', 'unfit_state',
+           'save_checkpoint', 'checkpoint_problem', 'find_checkpoint', 'latest_checkpoint', 'load_checkpoint',
+           'Checkpoint', 'restore_last_good', 'EarlyStop', 'metacog_learner', 'run_card']
 
 # %% ../nbs/03_train.ipynb #6eceffec
 class BitsPerToken(AvgLoss):
@@ -135,12 +136,15 @@ class StepLimit(Callback):
 class RunLogger(Callback):
     "Journal and `metrics.csv` rows at each evaluation; loss plot at the end of fit"
     order = 55  # after the Recorder (its metric names and the epoch's metrics), before the progress bar's header
+    def __init__(self): self.n_tok, self.evals, self.secs, self.smooth = 0, 0, 0., None
     def before_fit(self):
-        self.t0, self.n_tok = time.time(), getattr(self, 'n_tok', 0)
+        self.t0, self.epoch0 = time.time() - self.secs, self.evals   # a resumed run's counters go on from its checkpoint
         mn = self.recorder.metric_names   # the progress table's first column counts evaluations: say so
         if len(mn) and mn[0] == 'epoch': self.recorder.metric_names = L(['eval']) + mn[1:]
+        if self.smooth is not None:       # the Recorder resets its smoothed training loss at every fit: carry it over
+            sl = self.recorder.smooth_loss; sl.val, sl.count = torch.tensor(self.smooth[0]), self.smooth[1]; self.smooth = None
     def after_batch(self):
-        if self.training: self.n_tok = getattr(self, 'n_tok', 0) + self.xb[0].numel()
+        if self.training: self.n_tok += self.xb[0].numel()
     def after_fit(self):
         rd = getattr(self.learn, 'run_dir', None)
         if rd is not None and len(self.recorder.losses): plot_run(self.learn, rd.plots/'loss.png')
@@ -151,7 +155,7 @@ def _row(self:RunLogger):
     "The evaluation's row: step, evaluation number, the Recorder's metrics, lr, tokens seen, passes over the data, time"
     names = self.recorder.metric_names[1:-1] if self.recorder.add_time else self.recorder.metric_names[1:]
     n_train = getattr(self.dls, 'n_train', None)   # tokens in the training split (`lm_dls`)
-    row = dict(step=self.train_iter, eval=self.epoch,
+    row = dict(step=self.train_iter, eval=self.epoch0 + self.epoch,
                **{n: v for n,v in zip(names, self.recorder.log[1:]) if not isinstance(v, str)},
                lr=self.opt.hypers[0]['lr'], tokens_seen=self.n_tok,
                **({'epoch': round(self.n_tok/n_train, 4)} if n_train else {}), seconds=round(time.time()-self.t0, 2))
@@ -160,7 +164,7 @@ def _row(self:RunLogger):
 @patch
 def after_epoch(self:RunLogger):
     "Journal the evaluation and append its row to the run's `metrics.csv`"
-    row = self._row()
+    row = self._row(); self.evals = row['eval'] + 1
     msg = f"step {row['step']}: " + ', '.join(f"{k} {v:.4g}" for k,v in row.items()
                                               if k in ('train_loss','valid_loss','perplexity') and isinstance(v, float))
     self.learn.journal.log('event', self.train_iter, dict(event='eval', message=msg, **row))
@@ -170,6 +174,18 @@ def after_epoch(self:RunLogger):
         with open(rd.metrics, 'a') as f:
             if new: f.write(','.join(row) + '\n')
             f.write(','.join(str(v) for v in row.values()) + '\n')
+
+# %% ../nbs/03_train.ipynb #e7e6ad9b
+@patch
+def metacog_state(self:RunLogger):
+    "The counters a checkpoint keeps: tokens seen, evaluations, seconds, the smoothed training loss"
+    sl = self.recorder.smooth_loss
+    return dict(n_tok=self.n_tok, evals=self.evals, secs=time.time() - self.t0, smooth=[float(sl.val), int(sl.count)])
+
+@patch
+def load_metacog_state(self:RunLogger, s:dict): # a dict from `metacog_state`
+    "Go on counting from a checkpoint's counters"
+    self.n_tok, self.evals, self.secs, self.smooth = s['n_tok'], s['evals'], s['secs'], s.get('smooth')
 
 # %% ../nbs/03_train.ipynb #01a65cd1
 def plot_run(learn, fname=None):
@@ -211,57 +227,146 @@ def _model_config(model):
     hf = getattr(model, 'hf', None)
     return hf.config.to_dict() if hf is not None else None
 
+def _tensors(o):
+    "Every tensor inside `o` (dicts, lists, tuples)"
+    if isinstance(o, torch.Tensor): yield o
+    elif isinstance(o, dict): yield from itertools.chain.from_iterable(_tensors(v) for v in o.values())
+    elif isinstance(o, (list, tuple)): yield from itertools.chain.from_iterable(_tensors(v) for v in o)
+
+def _last_valid(learn):
+    "The last evaluation's validation loss from the Recorder, or None"
+    rec = getattr(learn, 'recorder', None)
+    if rec is None or not rec.values: return None
+    names = list(rec.metric_names[1:-1] if rec.add_time else rec.metric_names[1:])
+    return rec.values[-1][names.index('valid_loss')] if 'valid_loss' in names and len(rec.values[-1]) > names.index('valid_loss') else None
+
+def unfit_state(learn):
+    "Why `learn`'s state must not be checkpointed (non-finite weights, optimizer moments or validation loss), or None"
+    bad = [n for n,p in learn.model.named_parameters() if not torch.isfinite(p).all()]
+    if bad: return f"{len(bad)} weight tensors are not finite (e.g. {bad[0]})"
+    if learn.opt is not None and not all(torch.isfinite(t).all() for t in _tensors(learn.opt.state_dict()['state'])):
+        return "the optimizer's moments are not finite"
+    v = _last_valid(learn)
+    if v is not None and not math.isfinite(v): return f"the validation loss is {v}"
+    return None
+
+# %% ../nbs/03_train.ipynb #dff400fa
+def _size(p): return p.stat().st_size if p.exists() else 0
+
+def _need_bytes(learn):
+    "About how many bytes a checkpoint of `learn` takes (weights, and two Adam moments of the same size)"
+    return 3*sum(p.numel()*p.element_size() for p in learn.model.parameters()) + (1 << 20)
+
 def save_checkpoint(learn, keep:int=2): # keep this many newest checkpoints
-    "Write a checkpoint of `learn` at its current step into `learn.run_dir/checkpoints`, atomically"
+    "Write a checkpoint of `learn` at its current step into `learn.run_dir/checkpoints`, atomically; skip a non-finite state"
     rd = learn.run_dir
     check(rd is not None, "this Learner has no run directory to checkpoint into", "pass run_dir=... to metacog_learner")
     step = learn.train_iter
-    dest = rd.checkpoints/f"step_{step:08d}"
-    tok = getattr(learn.dls, 'tok', None)
+    for cb in learn.cbs:
+        if hasattr(cb, 'before_checkpoint'): cb.before_checkpoint()
+    why = unfit_state(learn)
+    if why is not None:
+        learn.journal.log('event', step, dict(event='checkpoint_skipped', reason=why,
+                          message=f"step {step}: no checkpoint written, {why}; the last good checkpoint is kept"))
+        return None
+    dest, tok = rd.checkpoints/f"step_{step:08d}", getattr(learn.dls, 'tok', None)
+    free, need = shutil.disk_usage(rd.checkpoints).free, _need_bytes(learn)
+    check(free > need, f"the disk has {free/2**20:.1f} MiB free at {rd.checkpoints}, a checkpoint needs about {need/2**20:.1f} MiB",
+          "free some space, or write the run elsewhere (--out on another disk)")
     cbs_state = {cb.name: cb.metacog_state() for cb in learn.cbs if hasattr(cb, 'metacog_state')}
-    with atomic_path(dest) as tmp:
+    tensors = {f"{cb.name}.{k}": v.detach().cpu().contiguous() for cb in learn.cbs if hasattr(cb, 'metacog_tensors')
+               for k,v in (cb.metacog_tensors() or {}).items()}
+    learn.journal.log('event', step, dict(event='checkpoint', path=dest, message=f"step {step}: checkpoint {dest.name}"))
+    files = dict(journal=_size(rd.journal), metrics=_size(rd.metrics))   # what a resume from here keeps of them
+    with disk_errors(dest), atomic_path(dest) as tmp:
         tmp.mkdir()
         st.save_model(learn.model, str(tmp/'model.safetensors'))
         if learn.opt is not None: torch.save(learn.opt.state_dict(), tmp/'optimizer.pt')
         torch.save(dict(rng=get_rng_states(), dl_rng=learn.dls.train.rng.getstate()), tmp/'rng.pt')
+        if tensors: st.save_file(tensors, str(tmp/'metacog.safetensors'))
         if tok is not None: tok.save_pretrained(tmp/'tokenizer')
         atomic_write_json(tmp/'state.json', dict(step=step, epoch=learn.epoch, model_config=_model_config(learn.model),
-                          tokenizer=tok_fingerprint(tok), metacog=cbs_state, time=time.time()))
-    atomic_write_json(rd.checkpoints/'latest.json', dict(name=dest.name, step=step))
-    for old in sorted(rd.checkpoints.glob('step_*'))[:-keep]: shutil.rmtree(old, ignore_errors=True)
-    learn.journal.log('event', step, dict(event='checkpoint', path=dest, message=f"step {step}: checkpoint {dest.name}"))
+                          tokenizer=tok_fingerprint(tok), metacog=cbs_state, files=files, time=time.time()))
+        atomic_write_json(tmp/'manifest.json', dict(sha256=folder_sums(tmp)))
+    with disk_errors(rd.checkpoints/'latest.json'): atomic_write_json(rd.checkpoints/'latest.json', dict(name=dest.name, step=step))
+    for old in sorted(rd.checkpoints.glob('step_*'))[:-keep]: shutil.rmtree(old, ignore_errors=True)   # all written ones are good
     return dest
 
 # %% ../nbs/03_train.ipynb #3010ecd8
+def checkpoint_problem(path): # a checkpoints/step_* folder
+    "What is wrong with the checkpoint at `path` (unreadable state, a file whose sha256 changed), or None if it is whole"
+    path = Path(path)
+    try: state = json.loads((path/'state.json').read_text()); state['step']
+    except (OSError, ValueError, KeyError, TypeError) as e: return f"state.json cannot be read ({type(e).__name__})"
+    mf = path/'manifest.json'
+    if not mf.exists(): return None if 'files' not in state else "manifest.json is missing"  # checkpoints before checksums have none
+    try: sums = json.loads(mf.read_text())['sha256']
+    except (OSError, ValueError, KeyError) as e: return f"manifest.json cannot be read ({type(e).__name__})"
+    bad = bad_files(path, sums)
+    return f"{', '.join(bad)} changed since it was written (sha256 differs or file missing)" if bad else None
+
+def find_checkpoint(run_dir): # a run directory
+    "(the newest whole checkpoint folder of `run_dir` or None, [(damaged newer folder, problem), ...])"
+    skipped = []
+    for d in sorted((Path(run_dir)/'checkpoints').glob('step_*'), reverse=True):
+        if not d.is_dir(): continue
+        why = checkpoint_problem(d)
+        if why is None: return d, skipped
+        skipped.append((d, why))
+    return None, skipped
+
 def latest_checkpoint(run_dir):
-    "The newest complete checkpoint folder of `run_dir`, or None"
-    p = Path(run_dir)/'checkpoints'/'latest.json'
-    if not p.exists(): return None
-    d = p.parent/json.loads(p.read_text())['name']
-    return d if (d/'state.json').exists() else None
+    "The newest whole checkpoint folder of `run_dir` (damaged newer ones are passed over), or None"
+    return find_checkpoint(run_dir)[0]
 
 # %% ../nbs/03_train.ipynb #644fda90
-def load_checkpoint(learn, path):
+def _load_file(path, f): # the checkpoint file; how to load it
+    try: return f(path)
+    except MetacogError: raise
+    except Exception as e:
+        raise MetacogError(f"{path} cannot be read ({type(e).__name__}: {str(e)[:120]})",
+                           "resume from an earlier checkpoint (pass its checkpoints/step_* folder to --resume), or start a new run") from None
+
+def _rewind_files(rd, files:dict): # the run directory; the sizes of journal.jsonl and metrics.csv at the checkpoint
+    "Cut the run's journal and metrics.csv back to what they held at the checkpoint; the number of journal records dropped"
+    n = 0
+    for p, size in ((rd.journal, files.get('journal')), (rd.metrics, files.get('metrics'))):
+        if size is None or not p.exists() or p.stat().st_size <= size: continue
+        if p == rd.journal: n = p.read_bytes()[size:].count(b'\n')
+        with open(p, 'r+b') as f: f.truncate(size)
+    return n
+
+def load_checkpoint(learn, path,    # a run directory (its newest whole checkpoint) or a checkpoints/step_* folder
+                    rewind:bool=True): # cut the run's journal and metrics.csv back to the checkpoint (what came after is redone)
     "Load weights, optimizer and callback state of checkpoint `path` into `learn`; return its state (with `rng`)"
-    path = Path(path)
-    if (path/'checkpoints').exists(): path = latest_checkpoint(path)
-    check(path is not None and (path/'state.json').exists(), f"no checkpoint found at {path}",
-          "pass a run directory that holds checkpoints/latest.json, or a checkpoints/step_* folder")
+    path, skipped = Path(path), []
+    if (path/'checkpoints').exists(): path, skipped = find_checkpoint(path)
+    check(path is not None and (path/'state.json').exists(), f"no whole checkpoint found at {path}" +
+          ''.join(f"; {d.name}: {w}" for d,w in skipped), "pass a run directory that holds checkpoints, or a checkpoints/step_* folder")
+    why = checkpoint_problem(path)
+    check(why is None, f"checkpoint {path} is damaged: {why}", "resume from the run directory (its newest whole checkpoint is used) or an earlier step_* folder")
     state = json.loads((path/'state.json').read_text())
     fp = tok_fingerprint(getattr(learn.dls, 'tok', None))
     check(state['tokenizer'] is None or fp is None or fp == state['tokenizer'],
           f"the tokenizer does not match the checkpoint's (vocabulary {fp} vs {state['tokenizer']})",
           "resume with the same corpus, --tokenizer and --vocab-size as the original run")
-    missing, unexpected = st.load_model(learn.model, str(path/'model.safetensors'), strict=False)
+    missing, unexpected = _load_file(path/'model.safetensors', lambda f: st.load_model(learn.model, str(f), strict=False))
     check(not missing and not unexpected, f"checkpoint weights do not fit the model (missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})",
           "build the model from the checkpoint's model_config (as `metacog train --resume` does)")
     if learn.opt is None: learn.create_opt()
-    if (path/'optimizer.pt').exists(): learn.opt.load_state_dict(safe_load(path/'optimizer.pt'))
+    if (path/'optimizer.pt').exists(): learn.opt.load_state_dict(_load_file(path/'optimizer.pt', safe_load))
+    tensors = _load_file(path/'metacog.safetensors', st.load_file) if (path/'metacog.safetensors').exists() else {}
     for cb in learn.cbs:
         s = state.get('metacog', {}).get(cb.name)
         if s is not None and hasattr(cb, 'load_metacog_state'): cb.load_metacog_state(s)
-    state['rng'] = safe_load(path/'rng.pt')
-    state['path'] = path
+        ts = {k[len(cb.name)+1:]: v for k,v in tensors.items() if k.startswith(cb.name + '.')}
+        if ts and hasattr(cb, 'load_metacog_tensors'): cb.load_metacog_tensors(ts)
+    state['rng'] = _load_file(path/'rng.pt', safe_load)
+    state['path'], state['skipped'] = path, skipped
+    rd = getattr(learn, 'run_dir', None)
+    if rewind and rd is not None and path.parent.parent.resolve() == rd.path.resolve() and 'files' in state:
+        state['dropped'] = _rewind_files(rd, state['files'])
+        if learn.journal.path == rd.journal: learn.journal = Journal(rd.journal)
     return state
 
 # %% ../nbs/03_train.ipynb #eb04b147
@@ -272,6 +377,17 @@ class Checkpoint(Callback):
     def after_epoch(self):
         if self.train_iter != self.last and (self.train_iter % self.every == 0 or self.train_iter >= getattr(self, 'steps_total', math.inf)):
             save_checkpoint(self.learn, self.keep); self.last = self.train_iter
+
+# %% ../nbs/03_train.ipynb #e72495c2
+def restore_last_good(learn):
+    "Load the weights of the newest whole checkpoint of `learn`'s run into its model; that checkpoint's step (None: none)"
+    rd = getattr(learn, 'run_dir', None)
+    ck = latest_checkpoint(rd.path) if rd is not None else None
+    if ck is None: return None
+    missing, unexpected = _load_file(ck/'model.safetensors', lambda f: st.load_model(learn.model, str(f), strict=False))
+    check(not missing and not unexpected, f"the last good checkpoint {ck} does not fit the model (it grew since)",
+          f"export it with `metacog export RUN --checkpoint {ck.name}`")
+    return json.loads((ck/'state.json').read_text())['step']
 
 # %% ../nbs/03_train.ipynb #d2d1143a
 class EarlyStop(TrackerCallback):
@@ -416,5 +532,8 @@ def save_pretrained(self:Learner,
     "Save the model, tokenizer and model card as a `transformers` folder"
     path = Path(path) if path else (self.run_dir.model if self.run_dir else None)
     check(path is not None, "no folder to save the model to", "pass a path, or give the Learner a run_dir")
+    bad = [n for n,p in self.model.named_parameters() if not torch.isfinite(p).all()]
+    check(not bad, f"the model's weights are not finite ({len(bad)} tensors, e.g. {bad[:1]}): refusing to save them to {path}",
+          "load the last good checkpoint's weights first (`restore_last_good(learn)`), or retrain with a lower --lr")
     save_model(self.model, path, tok=getattr(self.dls, 'tok', None), card={**run_card(self), **(card or {})})
     return path
