@@ -6,16 +6,17 @@ Docs: https://metacog-dev.github.io/metacog/cli.html.md"""
 
 # %% ../nbs/15_cli.ipynb #3fddc15a
 from __future__ import annotations
-import sys, json, re, random, shutil, contextlib, inspect, argparse, itertools
+import sys, json, re, random, shutil, contextlib, inspect, argparse, itertools, copy, math
 from pathlib import Path
 from fastcore.all import *
 from fastcore.script import anno_parser
 from .core import *   # light: no torch, so that `metacog -h` answers at once
 
 # %% auto #0
-__all__ = ['COMMANDS', 'PATH_ARGS', 'NONFINITE_WITH_CYCLE', 'GROW_CHECK_TOKENS', 'GROW_CHECK_ON', 'BENCH_HELP', 'command',
-           'metavar', 'cli_parser', 'call_with_argv', 'run_command', 'train_config', 'train', 'generate_cmd',
-           'export_cmd', 'report', 'grow_cmd', 'selflearn_limits', 'selflearn', 'benchmarks', 'main']
+__all__ = ['COMMANDS', 'PATH_ARGS', 'DATA_OPTS', 'NONFINITE_WITH_CYCLE', 'GROW_CHECK_TOKENS', 'GROW_CHECK_ON', 'BENCH_HELP',
+           'command', 'metavar', 'cli_parser', 'given_options', 'call_with_argv', 'run_command', 'train_config',
+           'resume_options', 'train', 'generate_cmd', 'export_cmd', 'report', 'grow_cmd', 'selflearn_limits',
+           'selflearn', 'benchmarks', 'main']
 
 # %% ../nbs/15_cli.ipynb #d3fd9f9a
 COMMANDS = {}
@@ -46,12 +47,22 @@ def cli_parser(f,              # a command function
         elif a.type is not None and a.help != argparse.SUPPRESS: a.metavar = metavar(a.dest, a.type)
     return p
 
+def given_options(p:argparse.ArgumentParser, # a parser
+                  argv:list):                # the arguments it parses
+    "The names of the options `argv` writes out (not left to their defaults)"
+    q = copy.deepcopy(p)
+    for a in q._actions: a.default = argparse.SUPPRESS
+    return set(vars(q.parse_args(argv)))
+
 def call_with_argv(f,          # a function with docments parameters (a command or a benchmark)
                    argv:list,  # its command-line arguments
                    prog:str):  # the name its help shows (`metacog train`)
-    "Parse `argv` with `cli_parser(f)` and call `f` with the result"
-    args = cli_parser(f, prog=prog).parse_args(argv).__dict__
-    return f(**{k:v for k,v in args.items() if k in inspect.signature(f).parameters})
+    "Parse `argv` with `cli_parser(f)` and call `f` with the result; `f.given` holds the options written out while it runs"
+    p = cli_parser(f, prog=prog)
+    args = p.parse_args(argv).__dict__
+    f.given = given_options(p, argv)
+    try: return f(**{k:v for k,v in args.items() if k in inspect.signature(f).parameters})
+    finally: f.given = None
 
 def run_command(name:str, # a key of `COMMANDS`
                 argv:list): # its command-line arguments
@@ -60,26 +71,49 @@ def run_command(name:str, # a key of `COMMANDS`
     return call_with_argv(COMMANDS[name], argv, f"metacog {name}")
 
 # %% ../nbs/15_cli.ipynb #a0202839
-def _check_train_args(steps, batch_size, eval_every, checkpoint_every, max_length, lr, fp16, bf16, scheduler, tokenizer, preset, grad_accum, valid_pct):
-    "Refuse bad `metacog train` options before anything is written, naming the option and the fix"
+def _check_device(device): # the --device option (None: the best available)
+    "Refuse a device this machine does not have"
+    import torch
+    if device is None: return
+    try: dev = torch.device(device)
+    except (RuntimeError, ValueError): raise MetacogError(f"unknown --device {device!r}", "use cpu, cuda, cuda:1 or mps") from None
+    if dev.type == 'cuda':
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        check(n > 0, f"--device {device}: no CUDA GPU is available here", "drop --device (the best available is used), or pass --device cpu")
+        check(dev.index is None or dev.index < n, f"--device {device}: this machine has {n} CUDA GPU(s)", f"pass --device cuda:0 .. cuda:{n-1}")
+    if dev.type == 'mps': check(torch.backends.mps.is_available(), f"--device {device}: MPS is not available here", "pass --device cpu")
+
+def _check_train_args(o:dict): # the options of `metacog train`, by name
+    "Refuse bad `metacog train` options before anything is read or written, naming the option, the value and the range"
     import torch
     from metacog.train import SCHEDULERS
     from metacog.model import PRESETS
-    check(steps > 0, f"--steps must be positive, got {steps}", "pass --steps 100 or more")
-    check(batch_size > 0, f"--batch-size must be positive, got {batch_size}", "pass --batch-size 16, for example")
-    check(eval_every > 0, f"--eval-every must be positive, got {eval_every}", "pass --eval-every 100, for example")
-    check(max_length > 1, f"--max-length must be at least 2, got {max_length}", "pass --max-length 128, for example")
-    check(lr > 0, f"--lr must be positive, got {lr}", "pass --lr 3e-3, for example")
-    check(grad_accum >= 1, f"--grad-accum must be at least 1, got {grad_accum}", "pass --grad-accum 1 or more")
-    check(0 < valid_pct < 1, f"--valid-pct must be between 0 and 1, got {valid_pct}", "pass --valid-pct 0.1")
-    check(not checkpoint_every or checkpoint_every % eval_every == 0,
-          f"--checkpoint-every {checkpoint_every} is not a multiple of --eval-every {eval_every}",
-          "checkpoints are written at evaluations: pass a multiple, e.g. --checkpoint-every " + str(eval_every*max(1, round((checkpoint_every or 1)/eval_every))))
-    check(not (fp16 and bf16), "--fp16 and --bf16 were both given", "pick one")
-    check(not fp16 or torch.cuda.is_available(), "--fp16 needs a CUDA GPU and none is available", "use --bf16 or no mixed precision")
-    check(scheduler in SCHEDULERS, f"unknown --scheduler {scheduler!r}", f"use one of {', '.join(SCHEDULERS)}")
-    check(tokenizer in ('char', 'bpe'), f"unknown --tokenizer {tokenizer!r}", "use char or bpe")
-    check(preset in PRESETS, f"unknown --preset {preset!r}", f"use one of {', '.join(PRESETS)}")
+    n = check_number
+    for k in ('steps', 'batch_size', 'eval_every', 'grad_accum', 'patience'): n(f"--{k.replace('_', '-')}", o[k], 1, integer=True)
+    for k in ('checkpoint_every', 'iit_every', 'grow_every', 'selfq_every'): n(f"--{k.replace('_', '-')}", o[k], 1, integer=True, none_ok=True)
+    n('--max-length', o['max_length'], 2, integer=True, fix="pass --max-length 128, for example")
+    n('--seed', o['seed'], 0, 2**32 - 1, integer=True)
+    n('--lr', o['lr'], 0, lo_open=True, fix="pass --lr 3e-3, for example")
+    n('--min-lr', o['min_lr'], 0, o['lr'], none_ok=True, fix="pass a final learning rate between 0 and --lr (or leave it out)")
+    n('--weight-decay', o['weight_decay'], 0, 10, fix="pass --weight-decay 0.1 (AdamW's usual value), or 0 for none")
+    n('--max-grad-norm', o['max_grad_norm'], 0, fix="pass --max-grad-norm 1.0, or 0 to turn clipping off")
+    n('--warmup-steps', o['warmup_steps'], 0, o['steps'], integer=True, none_ok=True)
+    n('--valid-pct', o['valid_pct'], 0, 1, lo_open=True, hi_open=True, fix="pass --valid-pct 0.1")
+    n('--dropout', o['dropout'], 0, 1, hi_open=True)
+    n('--reflection-pct', o['reflection_pct'], 0, 1, lo_open=True, none_ok=True, fix="pass e.g. --reflection-pct 0.1")
+    n('--iit-lambda', o['iit_lambda'], 0, fix="pass --iit-lambda 0.3, or 0 for none")
+    if o['tokenizer'] == 'bpe': n('--vocab-size', o['vocab_size'], 260, 1 << 20, integer=True, fix="pass --vocab-size 32000, or 1000 for a tiny corpus")
+    check(o['introspection'] in (0, 1, 2, 3), f"--introspection must be 0, 1, 2 or 3, got {o['introspection']}", "pass --introspection 1 (the default)")
+    ce, ee = o['checkpoint_every'], o['eval_every']
+    check(not ce or ce % ee == 0, f"--checkpoint-every {ce} is not a multiple of --eval-every {ee}",
+          "checkpoints are written at evaluations: pass a multiple, e.g. --checkpoint-every " + str(ee*max(1, round((ce or 1)/ee))))
+    check(not (o['fp16'] and o['bf16']), "--fp16 and --bf16 were both given", "pick one")
+    check(not o['fp16'] or torch.cuda.is_available(), "--fp16 needs a CUDA GPU and none is available", "use --bf16 or no mixed precision")
+    check(o['scheduler'] in SCHEDULERS, f"unknown --scheduler {o['scheduler']!r}", f"use one of {', '.join(SCHEDULERS)}")
+    check(o['tokenizer'] in ('char', 'bpe'), f"unknown --tokenizer {o['tokenizer']!r}", "use char or bpe")
+    check(o['preset'] in PRESETS, f"unknown --preset {o['preset']!r}", f"use one of {', '.join(PRESETS)}")
+    check(not (o['metacog'] and o['no_metacog']), "--metacog and --no-metacog were both given", "pick one")
+    _check_device(o['device'])
 
 # %% ../nbs/15_cli.ipynb #f44b56e2
 _NOT_CONFIG = ('out', 'name', 'resume', 'quiet', 'metacog', 'no_metacog', 'no_adapt')   # where a run goes and how it prints
@@ -90,17 +124,51 @@ def train_config(**opts)->dict: # the options of `train`, by name
     return dict(d, corpus=d['corpus'] or 'bundled:facts', metacog=not opts['no_metacog'], adapt=not opts['no_adapt'])
 
 # %% ../nbs/15_cli.ipynb #4fd72fb1
-def _resume_point(resume): # a run directory or a checkpoints/step_* folder (None: a new run)
-    "The checkpoint folder to resume from, or None"
-    from metacog.train import latest_checkpoint
-    if not resume: return None
-    ckpt = latest_checkpoint(resume) if (Path(resume)/'checkpoints').exists() else Path(resume)
-    check(ckpt is not None and (ckpt/'state.json').exists(), f"nothing to resume in {resume}",
-          "pass a run directory with checkpoints/latest.json (or a checkpoints/step_* folder)")
-    return ckpt
+def _resume_dir(resume): # --resume: a run directory or a checkpoints/step_* folder inside one
+    "The run directory `--resume` names"
+    p = Path(resume).expanduser()
+    check(p.is_dir(), f"--resume {resume}: no such folder", "pass a run directory written by `metacog train`")
+    return p.parent.parent if p.parent.name == 'checkpoints' else p
 
+def _resume_point(resume): # a run directory or a checkpoints/step_* folder (None: a new run)
+    "(the checkpoint folder to resume from, [(damaged newer checkpoint, why), ...]), or (None, []) for a new run"
+    from metacog.train import find_checkpoint, checkpoint_problem
+    if not resume: return None, []
+    p = Path(resume).expanduser()
+    if (p/'checkpoints').is_dir(): ckpt, skipped = find_checkpoint(p)
+    else: ckpt, skipped = (p if (p/'state.json').exists() else None), []
+    bad = ''.join(f"; {d.name} is damaged: {w}" for d,w in skipped)
+    check(ckpt is not None, f"nothing to resume in {resume}{bad}",
+          "pass a run directory with a whole checkpoint (or a checkpoints/step_* folder), or start a new run")
+    why = checkpoint_problem(ckpt)
+    check(why is None, f"checkpoint {ckpt} is damaged: {why}", "pass the run directory: its newest whole checkpoint is used")
+    return ckpt, skipped
+
+DATA_OPTS = ('tokenizer', 'vocab_size', 'valid_pct', 'max_length', 'preset', 'dropout')   # shape the data or the model: fixed for a run
+
+def _flag(k): return '--' + k.replace('_', '-')
+
+def resume_options(opts:dict,  # the options as passed
+                   given:set,  # the names written out (on the command line, or different from the default)
+                   saved:dict):# the run's config.json
+    "(the options of a resumed run, {option: [old, new]}): saved values unless given; a given data or model option must match"
+    o, changed = dict(opts), {}
+    for k, old in saved.items():
+        if k not in opts or k in _NOT_CONFIG: continue
+        if k not in given: o[k] = None if (k == 'corpus' and old == 'bundled:facts') else old; continue
+        new = opts[k]
+        if new == old or (k == 'corpus' and new is None and old == 'bundled:facts'): continue
+        if k == 'vocab_size' and saved.get('tokenizer') == 'char': continue
+        check(k not in DATA_OPTS, f"{_flag(k)} {new} differs from the run's {_flag(k)} {old}: resuming cannot change the data or the model",
+              f"leave {_flag(k)} out (a resumed run keeps it) or pass {_flag(k)} {old}; to train another way, start a new run")
+        changed[k] = [old, new]
+    for flag, key in (('no_metacog', 'metacog'), ('no_adapt', 'adapt')):
+        if flag not in given and key in saved: o[flag] = not saved[key]
+    return o, changed
+
+# %% ../nbs/15_cli.ipynb #57b97a6d
 def _tokenizer_and_run_dir(ckpt, text, train_text, tokenizer, vocab_size, out, name):
-    "(tokenizer, RunDir): a new tokenizer and run directory, or the checkpoint's after checking they fit the options"
+    "(tokenizer, RunDir): a new tokenizer and run directory, or the checkpoint's after checking the corpus is the run's"
     from transformers import AutoTokenizer
     from metacog.data import make_tokenizer
     from metacog.train import corpus_sha1
@@ -108,11 +176,8 @@ def _tokenizer_and_run_dir(ckpt, text, train_text, tokenizer, vocab_size, out, n
     tok = AutoTokenizer.from_pretrained(ckpt/'tokenizer')
     cf = ckpt.parent.parent/'config.json'
     saved = json.loads(cf.read_text()) if cf.exists() else {}
-    check(saved.get('tokenizer', tokenizer) == tokenizer and (tokenizer == 'char' or saved.get('vocab_size', vocab_size) == vocab_size),
-          f"--tokenizer {tokenizer} --vocab-size {vocab_size} does not match the checkpoint's "
-          f"({saved.get('tokenizer')}, {saved.get('vocab_size')})", "resume with the original run's --tokenizer and --vocab-size")
     check(saved.get('corpus_sha1', corpus_sha1(text)) == corpus_sha1(text), "this corpus is not the one the checkpoint was trained on",
-          "resume with the original run's --corpus (and --valid-pct)")
+          f"resume with the original run's --corpus ({saved.get('corpus')}), or leave --corpus out")
     return tok, RunDir(ckpt.parent.parent)
 
 # %% ../nbs/15_cli.ipynb #2bbf7ef1
@@ -128,15 +193,22 @@ def _run_cbs(no_metacog, introspection, reflection_pct, strategy_file, no_adapt,
     return cbs + L(growth_cbs(grow_to, grow_every)) + L(iit_cbs(iit_lambda, iit_every, iit_replay))
 
 # %% ../nbs/15_cli.ipynb #b60757e4
-def _start(learn, ckpt, args, text, n_tok):
+def _start(learn, ckpt, args, text, n_tok, skipped=(), changed=None):
     "Load the checkpoint (resume) or write the run's config (new run); the step and random states to start from"
     from metacog.model import count_params
     from metacog.train import corpus_sha1, load_checkpoint
     rd, model, tok = learn.run_dir, learn.model, learn.tok
     if ckpt is not None:
         state = load_checkpoint(learn, ckpt)
-        learn.journal.log('event', state['step'], dict(event='resume', checkpoint=ckpt,
-                          message=f"step {state['step']}: resumed from {ckpt.name}"))
+        msg = f"step {state['step']}: resumed from {ckpt.name}" + ''.join(f"; {d.name} was damaged ({w}) and passed over" for d,w in skipped)
+        if state.get('dropped'): msg += f"; {state['dropped']} journal records written after that checkpoint are redone"
+        if changed: msg += '; changed: ' + ', '.join(f"{_flag(k)} {a} -> {b}" for k,(a,b) in changed.items())
+        learn.journal.log('event', state['step'], dict(event='resume', checkpoint=ckpt, changed=changed or {},
+                          skipped=[[d.name, w] for d,w in skipped], dropped=state.get('dropped', 0), message=msg))
+        if changed:
+            cfg = json.loads(rd.config.read_text()) if rd.config.exists() else {}
+            cfg.update({k: b for k,(a,b) in changed.items()}); cfg.setdefault('resumes', []).append(dict(step=state['step'], changed=changed))
+            atomic_write_json(rd.config, cfg)
         return state
     n_params = count_params(model)
     atomic_write_json(rd.config, dict(args, corpus_sha1=corpus_sha1(text), n_params=n_params, train_tokens=n_tok,
@@ -190,51 +262,93 @@ def train(corpus:str=None,          # text file, folder of .txt files, or Huggin
           selfq_every:int=None,     # run the self-questioning loop every N steps (ask, find gaps, mix gap data into batches)
           quiet:bool=False):        # no progress bar
     "Train a language model and leave a run directory"
-    args = train_config(**locals())   # first: the options, and nothing else, are the locals here
+    opts = dict(locals())   # first: the options, and nothing else, are the locals here
+    given = getattr(train, 'given', None)   # written out on the command line (`call_with_argv`); from Python: not the default
+    if given is None: given = {k for k,p in inspect.signature(train).parameters.items() if opts[k] != p.default}
+    return _train(opts, given)
+
+def _last_good(learn, problem:str): # the Learner; what went wrong
+    "Put the newest whole checkpoint's weights in `model/`; a sentence saying which step they are from"
+    from metacog.train import restore_last_good
+    step = restore_last_good(learn)
+    if step is None: return f"{problem}; no finite checkpoint was written, so no model/ is left"
+    learn.save_pretrained(learn.run_dir.model)
+    learn.journal.log('event', learn.train_iter, dict(event='restored_last_good', step=step,
+                      message=f"step {learn.train_iter}: {problem}; model/ holds the last good weights, from step {step}"))
+    return f"{problem}; model/ holds the last good weights, from the checkpoint of step {step}"
+
+def _train(o:dict, given:set): # the options of `train`; the names written out
+    "Check the options, resolve a resume's (under the run's lock), then train"
+    _check_train_args(o)   # before anything is read or written
+    lock, changed = None, {}
+    if not o['resume']: writable_dir(o['out']); return _train_locked(o, changed, None)
+    rp = _resume_dir(o['resume'])
+    lock = RunLock(rp).acquire()   # one writer per run: locked before anything of the run is read to resume from
+    try:
+        clean_tmp(rp)
+        cf = rp/'config.json'
+        try: saved = json.loads(cf.read_text()) if cf.exists() else {}
+        except ValueError: saved = {}
+        o, changed = resume_options(o, given, saved)
+        return _train_locked(o, changed, lock)
+    finally: lock.release()
+
+def _train_locked(o:dict, changed:dict, lock): # the options; those a resume changes; the run's lock (None: a new run)
+    "Train with options `o` and leave the run directory"
     from transformers import LlamaConfig
     from fastai.torch_core import set_seed
     from metacog.data import load_corpus, bundled_corpus, encode, lm_dls
     from metacog.model import make_config, make_model, count_params
-    from metacog.train import metacog_learner
+    from metacog.train import metacog_learner, unfit_state
     from metacog.selfq import SelfQCallback
-    check(not (metacog and no_metacog), "--metacog and --no-metacog were both given", "pick one")
-    check(introspection in (0, 1, 2, 3), f"--introspection must be 0, 1, 2 or 3, got {introspection}", "pass --introspection 1 (the default)")
-    check(reflection_pct is None or 0 < reflection_pct <= 1, f"--reflection-pct must be in (0, 1], got {reflection_pct}",
-          "pass e.g. --reflection-pct 0.1")
-    check(iit_lambda >= 0, f"--iit-lambda must be >= 0, got {iit_lambda}", "pass --iit-lambda 0.3, or 0 for none")
-    extra = _run_cbs(no_metacog, introspection, reflection_pct, strategy_file, no_adapt, grow_to, grow_every, iit_lambda, iit_every, iit_replay)
-    _check_train_args(steps, batch_size, eval_every, checkpoint_every, max_length, lr, fp16, bf16, scheduler, tokenizer, preset,
-                      grad_accum, valid_pct)
-    make_config(preset, vocab_size=256, max_length=max_length)   # fails early on a context too long for the preset
-    checkpoint_every = args['checkpoint_every'] = checkpoint_every or eval_every
-    ckpt = _resume_point(resume)
-    set_seed(seed)
-    text = load_corpus(corpus) if corpus else bundled_corpus()
-    n_train_chars = int(len(text)*(1-valid_pct))
-    tok, rd = _tokenizer_and_run_dir(ckpt, text, text[:n_train_chars], tokenizer, vocab_size, out, name)
-    ids = encode(tok, text)
-    ga = grad_accum   # the Learner counts batches: with accumulation, `steps` optimizer steps are `steps*ga` batches
-    dls = lm_dls(ids, bs=batch_size, seq_len=max_length, valid_pct=valid_pct, steps_per_epoch=eval_every*ga, tok=tok, seed=seed, device=device)
-    if ckpt is not None: model = make_model(LlamaConfig.from_dict(json.loads((ckpt/'state.json').read_text())['model_config']), seed=seed)
-    else: model = make_model(preset, vocab_size=len(tok), max_length=max_length, dropout=dropout, seed=seed)
-    learn = metacog_learner(dls, model, lr=lr, wd=weight_decay, run_dir=rd, grad_accum=grad_accum, max_grad_norm=max_grad_norm or None,
-                            precision='fp16' if fp16 else 'bf16' if bf16 else 'fp32', grad_checkpointing=grad_checkpointing,
-                            checkpoint_every=checkpoint_every*ga, early_stopping=early_stopping, patience=patience, cbs=extra,
-                            max_nonfinite=1 if no_metacog else NONFINITE_WITH_CYCLE)
-    if selfq_every: learn.add_cb(SelfQCallback(every=selfq_every*ga, corpus=text[:n_train_chars], run=rd.path))
-    n_tok = len(ids)*(1-valid_pct)
-    state = _start(learn, ckpt, args, text, n_tok)
-    if not quiet: print(f"metacog train: {rd.path} | {preset} {count_params(model):,} params | {int(n_tok):,} train tokens | {steps} steps")
-    with (learn.no_bar() if quiet else contextlib.nullcontext()), (learn.no_logging() if quiet else contextlib.nullcontext()):
-        learn.fit_steps(steps*ga, lr, scheduler, None if warmup_steps is None else warmup_steps*ga, min_lr,
-                        start_step=state['step'], rng=state['rng'])
-    learn.save_pretrained(rd.model)
-    final = learn.journal.filter('event', event='eval')
-    last = final[-1]['data'] if len(final) else {}
-    learn.journal.log('event', learn.train_iter, dict(event='run_end', **{k: last.get(k) for k in ('valid_loss','perplexity','bits_per_token')},
-                      message=f"run end at step {learn.train_iter}: valid loss {last.get('valid_loss')}, model saved to {rd.model}"))
-    if not quiet: print(f"done: valid loss {fmt(last.get('valid_loss'))}, perplexity {fmt(last.get('perplexity'))}; model in {rd.model}")
-    return learn
+    _check_train_args(o)
+    a = AttrDict(o)
+    extra = _run_cbs(a.no_metacog, a.introspection, a.reflection_pct, a.strategy_file, a.no_adapt, a.grow_to, a.grow_every,
+                     a.iit_lambda, a.iit_every, a.iit_replay)
+    make_config(a.preset, vocab_size=256, max_length=a.max_length)   # fails early on a context too long for the preset
+    a.checkpoint_every = a.checkpoint_every or a.eval_every
+    args = train_config(**a)
+    ckpt, skipped = _resume_point(a.resume)
+    set_seed(a.seed)
+    text = load_corpus(a.corpus) if a.corpus else bundled_corpus()
+    n_train_chars = int(len(text)*(1-a.valid_pct))
+    tok, rd = _tokenizer_and_run_dir(ckpt, text, text[:n_train_chars], a.tokenizer, a.vocab_size, a.out, a.name)
+    if lock is None: lock = RunLock(rd.path).acquire()   # a new run: nobody else can have it yet, but a later --resume will look
+    try:
+        ids = encode(tok, text)
+        ga = a.grad_accum   # the Learner counts batches: with accumulation, `steps` optimizer steps are `steps*ga` batches
+        dls = lm_dls(ids, bs=a.batch_size, seq_len=a.max_length, valid_pct=a.valid_pct, steps_per_epoch=a.eval_every*ga, tok=tok,
+                     seed=a.seed, device=a.device)
+        if ckpt is not None: model = make_model(LlamaConfig.from_dict(json.loads((ckpt/'state.json').read_text())['model_config']), seed=a.seed)
+        else: model = make_model(a.preset, vocab_size=len(tok), max_length=a.max_length, dropout=a.dropout, seed=a.seed)
+        learn = metacog_learner(dls, model, lr=a.lr, wd=a.weight_decay, run_dir=rd, grad_accum=ga, max_grad_norm=a.max_grad_norm or None,
+                                precision='fp16' if a.fp16 else 'bf16' if a.bf16 else 'fp32', grad_checkpointing=a.grad_checkpointing,
+                                checkpoint_every=a.checkpoint_every*ga, early_stopping=a.early_stopping, patience=a.patience, cbs=extra,
+                                max_nonfinite=1 if a.no_metacog else NONFINITE_WITH_CYCLE)
+        if a.selfq_every: learn.add_cb(SelfQCallback(every=a.selfq_every*ga, corpus=text[:n_train_chars], run=rd.path))
+        n_tok = len(ids)*(1-a.valid_pct)
+        state = _start(learn, ckpt, args, text, n_tok, skipped, changed)
+        if not a.quiet: print(f"metacog train: {rd.path} | {a.preset} {count_params(model):,} params | {int(n_tok):,} train tokens | {a.steps} steps")
+        try:
+            with (learn.no_bar() if a.quiet else contextlib.nullcontext()), (learn.no_logging() if a.quiet else contextlib.nullcontext()), disk_errors(rd.path):
+                learn.fit_steps(a.steps*ga, a.lr, a.scheduler, None if a.warmup_steps is None else a.warmup_steps*ga, a.min_lr,
+                                start_step=state['step'], rng=state['rng'])
+        except MetacogError as e:   # the run cannot go on (non-finite losses): leave the last good weights, then say so
+            if 'train_iter' not in learn.__dict__: raise   # refused before the first step: nothing trained, nothing to restore
+            raise MetacogError(_last_good(learn, e.problem), e.fix) from None
+        why = unfit_state(learn)
+        if why is not None:
+            raise MetacogError(_last_good(learn, f"the run ended at step {learn.train_iter} with a state that is not finite ({why})"),
+                               "lower --lr, or keep gradient clipping on (--max-grad-norm 1.0)")
+        learn.save_pretrained(rd.model)
+        final = learn.journal.filter('event', event='eval')
+        last = final[-1]['data'] if len(final) else {}
+        learn.journal.log('event', learn.train_iter, dict(event='run_end', **{k: last.get(k) for k in ('valid_loss','perplexity','bits_per_token')},
+                          message=f"run end at step {learn.train_iter}: valid loss {last.get('valid_loss')}, model saved to {rd.model}"))
+        if not a.quiet: print(f"done: valid loss {fmt(last.get('valid_loss'))}, perplexity {fmt(last.get('perplexity'))}; model in {rd.model}")
+        return learn
+    finally:
+        if lock is not None and o['resume'] is None: lock.release()
 
 # %% ../nbs/15_cli.ipynb #0a9175cc
 @command('generate')
@@ -467,6 +581,7 @@ def selflearn(run:str,                   # run directory written by `metacog tra
 
 # %% ../nbs/15_cli.ipynb #e50ee398
 BENCH_HELP = {   # `metacog -h` lists the benchmarks without importing them (and PyTorch); a test keeps this true to `BENCHES`
+    'crash': 'Kill a `metacog train` run (cycle on and acting) at random moments; after each, audit the disk; resume; compare with an uninterrupted run',
     'faults': 'Fault-injection suite: per fault, detected yes/no, steps to detection, false alarms on healthy runs',
     'growth': "From scratch vs grown: compute (FLOPs, wall time) to reach the from-scratch run's final validation loss",
     'iit': 'Phi auxiliary loss (lambda_phi 0 vs 0.3 vs 1) and IIT-guided replay: validation loss, repetition, cost',
@@ -479,7 +594,7 @@ BENCH_HELP = {   # `metacog -h` lists the benchmarks without importing them (and
 
 def benchmarks():
     "The registry of benchmarks (`metacog.bench.BENCHES`), each benchmark module imported so that it registers its own"
-    import metacog.bench, metacog.bench_iit, metacog.bench_introspect, metacog.bench_growth, metacog.bench_selfq, metacog.bench_cycle
+    import metacog.bench, metacog.bench_iit, metacog.bench_introspect, metacog.bench_growth, metacog.bench_selfq, metacog.bench_cycle, metacog.bench_crash
     return metacog.bench.BENCHES
 
 def _usage():

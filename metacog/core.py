@@ -15,10 +15,10 @@ import numpy as np
 from fastcore.all import *
 
 # %% auto #0
-__all__ = ['JOURNAL_KINDS', 'SEVERITIES', 'MetacogError', 'check', 'to_jsonable', 'recover_dir', 'atomic_path', 'atomic_write',
-           'atomic_write_json', 'Journal', 'read_journal', 'RunDir', 'new_run_dir', 'RunLock', 'file_lock',
-           'sha256_file', 'folder_sums', 'bad_files', 'disk_error', 'disk_errors', 'writable_dir', 'clean_tmp',
-           'Diagnosis', 'get_rng_states', 'set_rng_states', 'safe_load', 'fmt', 'robust_z', 'print_table',
+__all__ = ['JOURNAL_KINDS', 'SEVERITIES', 'MetacogError', 'check', 'check_number', 'to_jsonable', 'recover_dir', 'atomic_path',
+           'atomic_write', 'atomic_write_json', 'Journal', 'read_journal', 'RunDir', 'new_run_dir', 'RunLock',
+           'file_lock', 'sha256_file', 'folder_sums', 'bad_files', 'disk_error', 'disk_errors', 'writable_dir',
+           'clean_tmp', 'Diagnosis', 'get_rng_states', 'set_rng_states', 'safe_load', 'fmt', 'robust_z', 'print_table',
            'median_ratio']
 
 # %% ../nbs/00_core.ipynb #81fe5336
@@ -34,6 +34,25 @@ class MetacogError(ValueError):
 def check(cond, problem:str, fix:str):
     "Raise `MetacogError(problem, fix)` unless `cond`"
     if not cond: raise MetacogError(problem, fix)
+
+# %% ../nbs/00_core.ipynb #42bba527
+def _interval(lo, hi, lo_open, hi_open):
+    return f"{'(' if lo_open else '['}{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}{')' if hi_open else ']'}"
+
+def check_number(name:str,            # the option as the user writes it (`--lr`)
+                 v,                   # its value
+                 lo=None, hi=None,    # the allowed range (None: unbounded)
+                 lo_open:bool=False, hi_open:bool=False, # exclude the bound itself
+                 integer:bool=False,  # must be a whole number
+                 none_ok:bool=False,  # None (the option's "not set") is allowed
+                 fix:str=None):       # what to do instead (default: "pass a value in RANGE")
+    "Refuse `v` unless it is a finite number (an integer if `integer`) in the range; return it"
+    if v is None and none_ok: return v
+    rng = _interval(lo, hi, lo_open, hi_open)
+    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and (not integer or float(v).is_integer())
+    ok = ok and (lo is None or (v > lo if lo_open else v >= lo)) and (hi is None or (v < hi if hi_open else v <= hi))
+    check(ok, f"{name} must be a finite {'whole ' if integer else ''}number in {rng}, got {v!r}", fix or f"pass a value in {rng}")
+    return v
 
 # %% ../nbs/00_core.ipynb #725f2727
 def _float(x):
@@ -178,7 +197,7 @@ def new_run_dir(root='runs', # folder that holds the runs
     while p.exists(): p, i = Path(root)/f"{name}-{i}", i+1
     return RunDir(p)
 
-# %% ../nbs/00_core.ipynb #3adf3091
+# %% ../nbs/00_core.ipynb #476ff4f4
 class RunLock:
     "An exclusive lock on folder `path` while a process writes it; a second writer gets a `MetacogError` naming the first's PID"
     def __init__(self, path): self.path, self.fd = Path(path)/'.lock', None
@@ -194,14 +213,19 @@ class RunLock:
             os.close(fd)
             raise MetacogError(f"{self.path.parent} is being written by another metacog process (PID {self._held_by()})",
                                "wait for that run to finish or stop it, or write to another folder (--out/--name)") from None
+        try: same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+        except FileNotFoundError: same = False
+        if not same: os.close(fd); return self.acquire()   # the holder removed the file as we opened it: lock the new one
         os.ftruncate(fd, 0); os.write(fd, str(os.getpid()).encode()); self.fd = fd
         return self
     def release(self):
-        if self.fd is not None: os.close(self.fd); self.fd = None
+        "Remove the lock file and let go"
+        if self.fd is None: return
+        self.path.unlink(missing_ok=True); os.close(self.fd); self.fd = None
     __enter__ = acquire
     def __exit__(self, *a): self.release()
 
-# %% ../nbs/00_core.ipynb #aa62cf36
+# %% ../nbs/00_core.ipynb #f374a0b6
 @contextlib.contextmanager
 def file_lock(path,               # the shared file (the lock is `path` + '.lock')
               timeout:float=60.): # seconds to wait for another process to finish its update
@@ -219,7 +243,7 @@ def file_lock(path,               # the shared file (the lock is `path` + '.lock
         yield lp
     finally: os.close(fd)
 
-# %% ../nbs/00_core.ipynb #07f146b9
+# %% ../nbs/00_core.ipynb #41822c18
 def sha256_file(path, bufsize:int=1<<20): # the file
     "The sha256 hex digest of the file at `path`"
     h = hashlib.sha256()
@@ -237,7 +261,7 @@ def bad_files(path, sums:dict): # a folder; the sums `folder_sums` gave when it 
     path = Path(path)
     return [k for k,v in sums.items() if not (path/k).is_file() or sha256_file(path/k) != v]
 
-# %% ../nbs/00_core.ipynb #01fcf089
+# %% ../nbs/00_core.ipynb #90fbc1f7
 def _free(path):
     p = Path(path)
     while not p.exists() and p != p.parent: p = p.parent
@@ -273,7 +297,7 @@ def writable_dir(path): # a folder to write in (created if missing)
         with tempfile.NamedTemporaryFile(dir=path, prefix='.write-test-'): pass
     return path
 
-# %% ../nbs/00_core.ipynb #6e1cc345
+# %% ../nbs/00_core.ipynb #a43518a2
 def clean_tmp(path): # a run directory (its checkpoints/ is swept too)
     "Remove the temporary files a killed process left in `path`; return their names"
     path, gone = Path(path), []

@@ -175,7 +175,7 @@ def after_epoch(self:RunLogger):
             if new: f.write(','.join(row) + '\n')
             f.write(','.join(str(v) for v in row.values()) + '\n')
 
-# %% ../nbs/03_train.ipynb #e7e6ad9b
+# %% ../nbs/03_train.ipynb #a4ede079
 @patch
 def metacog_state(self:RunLogger):
     "The counters a checkpoint keeps: tokens seen, evaluations, seconds, the smoothed training loss"
@@ -250,7 +250,7 @@ def unfit_state(learn):
     if v is not None and not math.isfinite(v): return f"the validation loss is {v}"
     return None
 
-# %% ../nbs/03_train.ipynb #dff400fa
+# %% ../nbs/03_train.ipynb #b23b4dd1
 def _size(p): return p.stat().st_size if p.exists() else 0
 
 def _need_bytes(learn):
@@ -378,7 +378,7 @@ class Checkpoint(Callback):
         if self.train_iter != self.last and (self.train_iter % self.every == 0 or self.train_iter >= getattr(self, 'steps_total', math.inf)):
             save_checkpoint(self.learn, self.keep); self.last = self.train_iter
 
-# %% ../nbs/03_train.ipynb #e72495c2
+# %% ../nbs/03_train.ipynb #ef715487
 def restore_last_good(learn):
     "Load the weights of the newest whole checkpoint of `learn`'s run into its model; that checkpoint's step (None: none)"
     rd = getattr(learn, 'run_dir', None)

@@ -33,8 +33,9 @@ def test_train_default(tmp_path):
     assert g.returncode == 0 and len(g.stdout.strip()) > 4, g.stderr[-2000:]
 
 @pytest.mark.parametrize('args,needle', [
-    (['--steps', '0'], '--steps must be positive'),
-    (['--batch-size', '-1'], '--batch-size must be positive'),
+    (['--steps', '0'], '--steps must be a finite whole number in [1, inf], got 0'),
+    (['--batch-size', '-1'], '--batch-size must be a finite whole number'),
+    (['--max-grad-norm', 'nan'], '--max-grad-norm must be a finite number'),
     (['--preset', 'age99'], 'unknown --preset'),
     (['--corpus', 'missing/file.txt'], 'Fix:'),
     (['--preset', 'micro', '--max-length', '100000'], 'Fix:'),
