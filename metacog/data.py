@@ -6,7 +6,7 @@ Docs: https://metacog-dev.github.io/metacog/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #084191f8
 from __future__ import annotations
-import json, re, math, random, time, itertools, importlib.resources
+import json, re, math, random, time, itertools, contextlib, importlib.resources
 from pathlib import Path
 import numpy as np, torch
 from fastcore.all import *
@@ -277,7 +277,8 @@ SPECIALS = ('<pad>', '<unk>', '<bos>', '<eos>')
 def _wrap(tk:Tokenizer, specials)->PreTrainedTokenizerFast:
     tk.add_special_tokens(list(specials))
     names = dict(zip(('pad_token', 'unk_token', 'bos_token', 'eos_token'), specials))
-    return PreTrainedTokenizerFast(tokenizer_object=tk, clean_up_tokenization_spaces=False, **names)
+    return PreTrainedTokenizerFast(tokenizer_object=tk, clean_up_tokenization_spaces=False,
+                                   split_special_tokens=True, **names)   # text is text: '<unk>' in a corpus is 5 characters
 
 def char_tokenizer(text:str,               # the corpus: its distinct characters are the vocabulary
                    specials=SPECIALS,     # special tokens (pad, unk, bos, eos), ids 0..3
@@ -312,16 +313,20 @@ def bpe_tokenizer(text:str,             # the corpus to train on
     return _wrap(tk, specials)
 
 def _train_chunks(text, size=1<<16):
-    "Feed the trainer pieces of about `size` characters cut at line starts (pre-tokens never cross them)"
-    return (''.join(c) for c in _chunked_lines(text, size))
+    "Feed the trainer pieces of about `size` characters, cut where no pre-token crosses; it pulls them lazily, a few at a time"
+    return _pieces(text, size)
 
-def _chunked_lines(text, size):
-    "Pieces of `text`, cut only inside 'x\\nY' (x, Y not whitespace), grouped to about `size` characters"
-    buf, n = [], 0
-    for piece in re.split(r'(?<=\S\n)(?=\S)', text):
-        buf.append(piece); n += len(piece)
-        if n >= size: yield buf; buf, n = [], 0
-    if buf: yield buf
+_WS = r'\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000'  # Unicode White_Space: the Rust regex's `\s` (Python's adds \x1c-\x1f)
+_PUNCT = r'!-/:-@\[-`{-~\u3001-\u3003\uff01-\uff0f\uff1a-\uff20'          # ASCII, CJK and full-width punctuation
+_CUT = re.compile(rf'[^{_WS}](?=[{_WS}])|[^\W_](?=[{_PUNCT}])')              # a non-space before a space; a letter or digit before punctuation
+
+def _pieces(text, size):
+    "Slices of `text` of at least `size` characters (the last may be shorter), cut only where `_CUT` matches: no pre-token crosses"
+    i, n = 0, len(text)
+    while i < n:
+        m = _CUT.search(text, i + size - 1) if i + size < n else None
+        j = m.end() if m else n
+        yield text[i:j]; i = j
 
 # %% ../nbs/01_data.ipynb #91eab53c
 def make_tokenizer(kind:str='char',     # 'char' (character level) or 'bpe' (byte-level BPE)
@@ -349,23 +354,57 @@ def _char_lut(tok):
     except Exception: pass
     return lut
 
-def encode(tok,                 # a tokenizer from `char_tokenizer`/`bpe_tokenizer` (or any HF fast tokenizer)
-           text:str,            # the text to encode, as one stream (no special tokens are added)
+@contextlib.contextmanager
+def _as_text(bt):
+    "Inside this block the backend tokenizer `bt` reads special tokens' spellings as plain text; its setting is restored after"
+    old = bt.encode_special_tokens; bt.encode_special_tokens = True
+    try: yield bt
+    finally: bt.encode_special_tokens = old
+
+def _byte_level_ok(tok, bt):
+    "True when `bt` is a byte-level tokenizer whose pieces can be encoded apart (GPT-2 regex, no prefix space, no normalizer)"
+    pt = bt.pre_tokenizer
+    return (isinstance(pt, pre_tokenizers.ByteLevel) and getattr(pt, 'use_regex', True) and not getattr(pt, 'add_prefix_space', False)
+            and bt.normalizer is None and all(t.special for t in tok.added_tokens_decoder.values()))
+
+def _encode_lut(lut, text, batch):
+    "One id per character, looked up `batch` characters at a time into a preallocated int64 array"
+    out = np.empty(len(text), dtype=np.int64)
+    for i in range(0, len(text), batch):
+        cps = np.frombuffer(text[i:i+batch].encode('utf-32-le'), dtype=np.uint32)
+        out[i:i+len(cps)] = lut[np.minimum(cps, len(lut) - 1)]
+    return out
+
+def _encode_pieces(bt, text, chunk, batch):
+    "`encode_batch` over groups of pieces of about `batch` characters; only each group's ids are kept (int32), joined at the end"
+    enc = getattr(bt, 'encode_batch_fast', bt.encode_batch)   # `_fast` skips offsets (tokenizers >= 0.20)
+    parts, group, n = [], [], 0
+    def flush():
+        encs = enc(group, add_special_tokens=False)
+        parts.append(np.fromiter(itertools.chain.from_iterable(e.ids for e in encs), dtype=np.int32, count=sum(map(len, encs))))
+    with _as_text(bt):
+        for p in _pieces(text, chunk):
+            group.append(p); n += len(p)
+            if n >= batch: flush(); group, n = [], 0
+        if group: flush()
+    return np.concatenate(parts, out=np.empty(sum(map(len, parts)), dtype=np.int64))
+
+def encode(tok,                 # a tokenizer from `char_tokenizer`/`bpe_tokenizer` (or any HF tokenizer)
+           text:str,            # the text to encode, as one stream of plain text (no special tokens are added, none is read from it)
            chunk:int=1<<14,     # characters per piece for the batched BPE path (16K: ~70 pieces for Tiny Shakespeare, enough to keep every core busy)
+           batch:int=1<<22,     # characters encoded at once (4M: the `Encoding`s alive at a time stay near 100 MB, whatever the corpus size)
           )->torch.LongTensor:
-    "Encode `text` into a 1-D LongTensor of token ids, fast (vectorised for char, batched for byte-level BPE)"
+    "Encode `text` as plain text into a 1-D LongTensor of token ids, fast (vectorised for char, batched for byte-level BPE), in bounded pieces"
     check(isinstance(text, str), f"encode needs a str, got {type(text).__name__}", "pass the corpus text (see load_corpus)")
+    check(all(isinstance(v, int) and v > 0 for v in (chunk, batch)), f"chunk and batch must be positive integers, got {chunk!r} and {batch!r}",
+          "leave them at their defaults, or pass e.g. chunk=16384, batch=4194304")
     if not text: return torch.zeros(0, dtype=torch.long)
     lut = _char_lut(tok)
-    if lut is not None and not any(s in text for s in tok.all_special_tokens):
-        cps = np.frombuffer(text.encode('utf-32-le'), dtype=np.uint32)
-        return torch.from_numpy(lut[np.minimum(cps, len(lut) - 1)])
-    bt = tok.backend_tokenizer
-    if isinstance(bt.pre_tokenizer, pre_tokenizers.ByteLevel) and bt.normalizer is None:
-        enc = getattr(bt, 'encode_batch_fast', bt.encode_batch)   # `_fast` skips offsets (tokenizers >= 0.20)
-        encs = enc([''.join(c) for c in _chunked_lines(text, chunk)], add_special_tokens=False)
-        return torch.from_numpy(np.fromiter(itertools.chain.from_iterable(e.ids for e in encs), dtype=np.int64))
-    return torch.tensor(tok.encode(text, add_special_tokens=False, verbose=False), dtype=torch.long)   # a stream, not one model input: no length warning
+    if lut is not None: return torch.from_numpy(_encode_lut(lut, text, batch))
+    bt = getattr(tok, 'backend_tokenizer', None)
+    if bt is not None and _byte_level_ok(tok, bt): return torch.from_numpy(_encode_pieces(bt, text, chunk, batch))
+    ids = tok.encode(text, add_special_tokens=False, split_special_tokens=True, verbose=False)   # a stream, not one model input: no length warning
+    return torch.tensor(ids, dtype=torch.long)
 
 # %% ../nbs/01_data.ipynb #51167b2b
 class TokenStreamDL(DataLoader):
@@ -376,6 +415,7 @@ class TokenStreamDL(DataLoader):
                  shuffle:bool=False,        # True: windows at random offsets from `self.rng`; False: all non-overlapping windows in order
                  n_batches:int|None=None,   # batches per epoch when `shuffle` (default: one pass worth of tokens)
                  seed:int|None=None,        # seed of `self.rng` (default: drawn from python's `random`, so `set_seed` fixes it)
+                 windows=None,              # when not shuffling: indices of the non-overlapping windows to yield, in this order (default: all)
                  **kwargs):
         stream = torch.as_tensor(dataset).long().flatten().cpu()
         check(isinstance(seq_len, int) and seq_len > 0, f"seq_len must be a positive integer, got {seq_len!r}", "pass seq_len >= 1, e.g. 128")
@@ -383,12 +423,19 @@ class TokenStreamDL(DataLoader):
         check(len(stream) > seq_len, f"a stream of {len(stream)} tokens is too short for one window of seq_len={seq_len} (needs {seq_len+1})",
               "use a longer corpus or a smaller seq_len")
         self.seq_len, self.n_windows = seq_len, (len(stream) - 1) // seq_len
+        if windows is not None:
+            windows = torch.as_tensor(windows, dtype=torch.long).flatten()
+            check(len(windows) and 0 <= windows.min() and windows.max() < self.n_windows,
+                  f"windows must be indices of this stream's {self.n_windows} windows (0..{self.n_windows - 1}), got {len(windows)} from "
+                  f"{windows.min().item() if len(windows) else None} to {windows.max().item() if len(windows) else None}",
+                  "pass window indices below n_windows, or windows=None for all of them")
+        self.windows = windows
         if n_batches is None: n_batches = max(1, (len(stream) - 1) // (bs * seq_len))
         check(not shuffle or (isinstance(n_batches, int) and n_batches > 0), f"n_batches must be a positive integer, got {n_batches!r}",
               "pass steps_per_epoch >= 1, or None for one pass worth of tokens")
         self.n_batches = n_batches
         for k in ('n', 'indexed', 'drop_last'): kwargs.pop(k, None)   # decided here, whatever fastai's `new` passes
-        super().__init__(dataset=stream, bs=bs, shuffle=shuffle, n=n_batches*bs if shuffle else self.n_windows,
+        super().__init__(dataset=stream, bs=bs, shuffle=shuffle, n=n_batches*bs if shuffle else self.n_windows if windows is None else len(windows),
                          drop_last=False, indexed=True, **kwargs)
         if seed is not None: self.rng = random.Random(seed)
         self.offsets = torch.arange(seq_len + 1)
@@ -401,7 +448,7 @@ class TokenStreamDL(DataLoader):
         if self.shuffle:
             for _ in range(self.n_batches): yield torch.tensor([self.rng.randrange(hi) for _ in range(self.bs)])
         else:
-            all_s = torch.arange(self.n_windows) * self.seq_len
+            all_s = (torch.arange(self.n_windows) if self.windows is None else self.windows) * self.seq_len
             yield from all_s.split(self.bs)
 
     def create_batches(self, samps):
@@ -410,7 +457,7 @@ class TokenStreamDL(DataLoader):
             yield w[:, :-1].contiguous(), w[:, 1:].contiguous()
 
     def new(self, dataset=None, cls=None, **kwargs):
-        return super().new(dataset=dataset, cls=cls, **merge(dict(seq_len=self.seq_len, n_batches=self.n_batches), kwargs))
+        return super().new(dataset=dataset, cls=cls, **merge(dict(seq_len=self.seq_len, n_batches=self.n_batches, windows=self.windows), kwargs))
 
 # %% ../nbs/01_data.ipynb #604a6d30
 def lm_dls(ids,                         # the token stream (1-D LongTensor, e.g. from `encode`)
@@ -421,13 +468,17 @@ def lm_dls(ids,                         # the token stream (1-D LongTensor, e.g.
            tok=None,                    # the tokenizer, kept as `dls.tok` (saved with the model)
            device=None,                 # where batches go (default: fastai's `default_device()`)
            seed:int|None=None,          # seed of the training sampler's `rng`
+           valid_windows:int|None=None, # evaluate on at most this many windows: a fixed, seeded subset of the validation split (None: all)
+           valid_seed:int=0,            # seed of that subset (fixed, not `seed`: runs that differ in seed still score the same windows)
           )->DataLoaders:
-    "fastai `DataLoaders` over a token stream: random training windows, in-order validation windows, contiguous split"
+    "fastai `DataLoaders` over a token stream: random training windows, in-order validation windows (all, or a fixed subset), contiguous split"
     ids = torch.as_tensor(ids).long().flatten()
     check(isinstance(valid_pct, (int, float)) and 0 < valid_pct < 1, f"valid_pct must be between 0 and 1 (exclusive), got {valid_pct!r}",
           "pass e.g. valid_pct=0.1 (the last 10% of the stream validates)")
     check(isinstance(seq_len, int) and seq_len > 0, f"seq_len must be a positive integer, got {seq_len!r}", "pass seq_len >= 1, e.g. 128")
     check(isinstance(bs, int) and bs > 0, f"batch size must be a positive integer, got {bs!r}", "pass bs >= 1, e.g. 64")
+    check(valid_windows is None or (isinstance(valid_windows, int) and not isinstance(valid_windows, bool) and valid_windows > 0),
+          f"valid_windows must be a positive integer or None, got {valid_windows!r}", "pass e.g. valid_windows=1024, or None to score every window")
     n = len(ids); n_train = int(n * (1 - valid_pct))
     need = seq_len + 1
     check(min(n_train, n - n_train) >= need,
@@ -435,8 +486,13 @@ def lm_dls(ids,                         # the token stream (1-D LongTensor, e.g.
           f"tokens (valid_pct={valid_pct}) and each part needs at least {need} tokens for one window",
           f"use a longer corpus, or a smaller seq_len (at most {max(1, min(n_train, n - n_train) - 1)} here), or a larger valid_pct")
     train = TokenStreamDL(ids[:n_train], bs=bs, seq_len=seq_len, shuffle=True, n_batches=steps_per_epoch, seed=seed)
-    valid = TokenStreamDL(ids[n_train:], bs=bs, seq_len=seq_len, shuffle=False)
-    dls = DataLoaders(train, valid, device=default_device() if device is None else device)
-    dls.tok, dls.seq_len, dls.n_train, dls.n_valid = tok, seq_len, n_train, n - n_train
+    full = TokenStreamDL(ids[n_train:], bs=bs, seq_len=seq_len, shuffle=False)
+    valid = full
+    if valid_windows is not None and valid_windows < full.n_windows:
+        pick = sorted(random.Random(valid_seed).sample(range(full.n_windows), valid_windows))
+        valid = TokenStreamDL(ids[n_train:], bs=bs, seq_len=seq_len, shuffle=False, windows=pick)
+    dls = DataLoaders(train, valid, full, device=default_device() if device is None else device)
+    dls.tok, dls.seq_len, dls.n_train, dls.n_valid, dls.valid_full = tok, seq_len, n_train, n - n_train, full
+    dls.n_valid_windows, dls.n_valid_windows_total = valid.n, full.n_windows
     dls.vocab_size = len(tok) if tok is not None else int(ids.max()) + 1
     return dls

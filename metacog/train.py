@@ -22,7 +22,7 @@ from transformers import LlamaConfig, AutoTokenizer, AutoModelForCausalLM
 from .core import *
 from .data import *
 from .model import *
-
+from .model import _save_tokenizer
 
 # %% auto #0
 __all__ = ['SCHEDULERS', 'CARD_DATA', 'CARD_METRICS', 'BitsPerToken', 'AMP', 'NonFiniteGuard', 'lr_at', 'mom_at', 'StepSchedule',
@@ -284,7 +284,7 @@ def save_checkpoint(learn, keep:int=2): # keep this many newest checkpoints
         if learn.opt is not None: torch.save(learn.opt.state_dict(), tmp/'optimizer.pt')
         torch.save(dict(rng=get_rng_states(), dl_rng=learn.dls.train.rng.getstate()), tmp/'rng.pt')
         if tensors: st.save_file(tensors, str(tmp/'metacog.safetensors'))
-        if tok is not None: tok.save_pretrained(tmp/'tokenizer')
+        if tok is not None: _save_tokenizer(tok, tmp/'tokenizer', getattr(getattr(getattr(learn.model, 'hf', learn.model), 'config', None), 'max_position_embeddings', None))
         atomic_write_json(tmp/'state.json', dict(step=step, epoch=learn.epoch, model_config=_model_config(learn.model),
                           tokenizer=tok_fingerprint(tok), metacog=cbs_state, files=files, time=time.time()))
         atomic_write_json(tmp/'manifest.json', dict(sha256=folder_sums(tmp)))
