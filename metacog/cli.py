@@ -99,6 +99,7 @@ def _check_train_args(o:dict): # the options of `metacog train`, by name
     n('--max-grad-norm', o['max_grad_norm'], 0, fix="pass --max-grad-norm 1.0, or 0 to turn clipping off")
     n('--warmup-steps', o['warmup_steps'], 0, o['steps'], integer=True, none_ok=True)
     n('--valid-pct', o['valid_pct'], 0, 1, lo_open=True, hi_open=True, fix="pass --valid-pct 0.1")
+    n('--valid-windows', o['valid_windows'], 0, integer=True, fix="pass --valid-windows 1024, or 0 to score every window at each evaluation")
     n('--dropout', o['dropout'], 0, 1, hi_open=True)
     n('--reflection-pct', o['reflection_pct'], 0, 1, lo_open=True, none_ok=True, fix="pass e.g. --reflection-pct 0.1")
     n('--iit-lambda', o['iit_lambda'], 0, fix="pass --iit-lambda 0.3, or 0 for none")
@@ -246,6 +247,7 @@ def train(corpus:str=None,          # text file, folder of .txt files, or Huggin
           tokenizer:str='char',     # char or bpe
           vocab_size:int=32000,     # BPE vocabulary size (ignored with --tokenizer char)
           valid_pct:float=0.1,      # share of the corpus (its end) kept for validation
+          valid_windows:int=1024,   # evaluate on at most this many validation windows, a fixed seeded subset (0: all); the whole split is scored at the end
           dropout:float=0.0,        # attention dropout
           device:str=None,          # cpu, cuda, ... (default: the best available)
           introspection:int=1,      # introspection level: 0 off, 1 cheap, 2 activations, attention, 3 spectra, probes
@@ -299,7 +301,7 @@ def _train_locked(o:dict, changed:dict, lock): # the options; those a resume cha
     from fastai.torch_core import set_seed
     from metacog.data import load_corpus, bundled_corpus, encode, lm_dls
     from metacog.model import make_config, make_model, count_params
-    from metacog.train import metacog_learner, unfit_state
+    from metacog.train import metacog_learner, unfit_state, evaluate_full
     from metacog.selfq import SelfQCallback
     _check_train_args(o)
     a = AttrDict(o)
@@ -318,7 +320,7 @@ def _train_locked(o:dict, changed:dict, lock): # the options; those a resume cha
         ids = encode(tok, text)
         ga = a.grad_accum   # the Learner counts batches: with accumulation, `steps` optimizer steps are `steps*ga` batches
         dls = lm_dls(ids, bs=a.batch_size, seq_len=a.max_length, valid_pct=a.valid_pct, steps_per_epoch=a.eval_every*ga, tok=tok,
-                     seed=a.seed, device=a.device)
+                     seed=a.seed, device=a.device, valid_windows=a.valid_windows or None)
         if ckpt is not None: model = make_model(LlamaConfig.from_dict(json.loads((ckpt/'state.json').read_text())['model_config']), seed=a.seed)
         else: model = make_model(a.preset, vocab_size=len(tok), max_length=a.max_length, dropout=a.dropout, seed=a.seed)
         learn = metacog_learner(dls, model, lr=a.lr, wd=a.weight_decay, run_dir=rd, grad_accum=ga, max_grad_norm=a.max_grad_norm or None,
@@ -340,6 +342,11 @@ def _train_locked(o:dict, changed:dict, lock): # the options; those a resume cha
         if why is not None:
             raise MetacogError(_last_good(learn, f"the run ended at step {learn.train_iter} with a state that is not finite ({why})"),
                                "lower --lr, or keep gradient clipping on (--max-grad-norm 1.0)")
+        if dls.n_valid_windows < dls.n_valid_windows_total:   # evaluations scored a subset: the end scores the whole split
+            full = evaluate_full(learn)
+            learn.journal.log('event', learn.train_iter, dict(event='eval', final=True, **full,
+                              message=f"step {learn.train_iter}: the whole validation split ({full['valid_windows']} windows): "
+                                      f"valid_loss {full['valid_loss']:.4g}, perplexity {full['perplexity']:.4g}"))
         learn.save_pretrained(rd.model)
         final = learn.journal.filter('event', event='eval')
         last = final[-1]['data'] if len(final) else {}

@@ -28,7 +28,7 @@ from .model import _save_tokenizer
 __all__ = ['SCHEDULERS', 'CARD_DATA', 'CARD_METRICS', 'BitsPerToken', 'AMP', 'NonFiniteGuard', 'lr_at', 'mom_at', 'StepSchedule',
            'StepLimit', 'RunLogger', 'plot_run', 'EvalBar', 'corpus_sha1', 'tok_fingerprint', 'unfit_state',
            'save_checkpoint', 'checkpoint_problem', 'find_checkpoint', 'latest_checkpoint', 'load_checkpoint',
-           'Checkpoint', 'restore_last_good', 'EarlyStop', 'metacog_learner', 'run_card']
+           'Checkpoint', 'restore_last_good', 'EarlyStop', 'metacog_learner', 'run_card', 'evaluate_full']
 
 # %% ../nbs/03_train.ipynb #6eceffec
 class BitsPerToken(AvgLoss):
@@ -158,6 +158,7 @@ def _row(self:RunLogger):
     row = dict(step=self.train_iter, eval=self.epoch0 + self.epoch,
                **{n: v for n,v in zip(names, self.recorder.log[1:]) if not isinstance(v, str)},
                lr=self.opt.hypers[0]['lr'], tokens_seen=self.n_tok,
+               **({'valid_windows': self.dls.n_valid_windows} if hasattr(self.dls, 'n_valid_windows') else {}),
                **({'epoch': round(self.n_tok/n_train, 4)} if n_train else {}), seconds=round(time.time()-self.t0, 2))
     return to_jsonable(row)
 
@@ -523,6 +524,21 @@ def run_card(learn)->dict:
     if rd is not None:
         t = f"{cfg.get('preset', 'a')} model of run {rd.path.name}"; card['title'] = t[:1].upper() + t[1:]
     return card
+
+# %% ../nbs/03_train.ipynb #b144d47e
+def evaluate_full(learn, dl=None): # the Learner; the DataLoader to score (default: `dls.valid_full`, else `dls.valid`)
+    "The mean validation loss of `learn.model` over every window of `dl`: dict(valid_loss, perplexity, bits_per_token, valid_windows)"
+    dl = dl if dl is not None else getattr(learn.dls, 'valid_full', learn.dls.valid)
+    m, tot, n, w = learn.model, 0., 0, 0
+    was = m.training; m.eval()
+    try:
+        with torch.no_grad():
+            for xb, yb in dl:
+                out = m(xb)
+                tot += float(F.cross_entropy(out.flatten(0, 1).float(), yb.flatten(), reduction='sum')); n += yb.numel(); w += len(yb)
+    finally: m.train(was)
+    v = tot/max(n, 1)
+    return dict(valid_loss=v, perplexity=math.exp(min(v, 700)), bits_per_token=v/math.log(2), valid_windows=w)
 
 # %% ../nbs/03_train.ipynb #3b4b326e
 @patch
