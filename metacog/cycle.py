@@ -6,7 +6,7 @@ Docs: https://metacog-dev.github.io/metacog/cycle.html.md"""
 
 # %% ../nbs/13_cycle.ipynb #49b3ed5c
 from __future__ import annotations
-import json, math, time, itertools, statistics
+import json, math, time, itertools, statistics, dataclasses
 from pathlib import Path
 from dataclasses import dataclass, field
 import numpy as np, torch
@@ -45,6 +45,7 @@ def _evidence(d:Diagnosis): # a diagnosis
     return f" ({', '.join(f'{k} {fmt(v)}' for k,v in ev)})" if ev else ''
 
 # %% ../nbs/13_cycle.ipynb #b19d7ed7
+@register_state_type   # a checkpoint resumes the action under evaluation
 @dataclass
 class Pending:
     "An action under evaluation"
@@ -85,9 +86,10 @@ class MetacogCallback(Callback):
                  anneal:int=ANNEAL,             # 'ab': steps annealing a copy of each arm before measuring it (0: none)
                  action_params:dict=None,       # per action name, parameters for `act` ({'lr_down': {'factor': 0.5}})
                  backoff:float=BACKOFF,         # quiet period multiplier after each unrepaired episode of a kind
-                 seed:int=None):                # seed of the Thompson sampling
+                 seed:int=None):                # seed of the Thompson sampling (None: the run's, `torch.initial_seed()`)
         store_attr(but='strategy_file,adapt,seed')
         self.strategy = Strategy(strategy_file, adapt=adapt, seed=seed)
+        self._seeded, self._saved, self._tensors, self._rec_mark = seed is not None, None, {}, None   # (a checkpoint's, until the fit starts)
         self.cooldown = window if cooldown is None else cooldown
         self.start_after = (0 if evaluate == 'ab' else window) if start_after is None else start_after
         check(evaluate in ('ab', 'trend'), f"unknown evaluate mode {evaluate!r}", "use 'ab' or 'trend'")
@@ -106,7 +108,7 @@ class MetacogCallback(Callback):
 # %% ../nbs/13_cycle.ipynb #a8862bb6
 @patch
 def before_fit(self:MetacogCallback):
-    "Find (or add) the modifier, choose the journal, take the held-out batches"
+    "Find (or add) the modifier, choose the journal, take the held-out batches, seed the sampler, resume a checkpoint's state"
     mod = getattr(self.learn, 'modify', None)
     if isinstance(mod, ModifyCallback): self.mod = mod
     else: self.mod = ModifyCallback(); self.learn.add_cb(self.mod); self.mod.before_fit()
@@ -115,6 +117,11 @@ def before_fit(self:MetacogCallback):
     dv = self.dls.valid if len(self.dls) > 1 else None
     ab = self.evaluate == 'ab' and dv is not None and len(dv)
     self.vb = list(itertools.islice(iter(dv), self.held_out)) if ab else []
+    if not self._seeded:   # from the run's seed: `--seed` reproduces the cycle's choices too (drawing would shift the run)
+        self.strategy.rng, self._seeded = np.random.default_rng(torch.initial_seed()), True
+    if self._saved is not None: self._restore_live(final=True)
+    rec, m, self._rec_mark = getattr(self.learn, 'recorder', None), self._rec_mark, None
+    if m is not None and rec is not None and self.pending is not None: self.pending.rec_mark = (m[0] + len(rec.losses), *m[1:])
     if self.strategy.warning:
         self.jnl.log('event', self.learn.train_iter, dict(event='strategy', message=self.strategy.warning))
 
@@ -445,7 +452,7 @@ def _rewind_recorder(rec,         # fastai's `Recorder` (None: nothing to do)
     sm = rec.smooth_loss; sm.val, sm.count = val.clone(), count
     for i, l in enumerate(losses):
         sm.count += 1; sm.val = torch.lerp(torch.tensor(float(l)), sm.val, sm.beta)
-        rec.losses[n0+i] = sm.value
+        if n0+i >= 0: rec.losses[n0+i] = sm.value   # (a resumed run's Recorder starts after the action)
     rec.learn.smooth_loss = sm.value
     return True
 
@@ -496,14 +503,59 @@ def _evaluate_ab(self:MetacogCallback, step:int): # the training step
 
 # %% ../nbs/13_cycle.ipynb #acf72f7e
 @patch
-def metacog_state(self:MetacogCallback):
-    "What a checkpoint keeps (JSON): quiet periods and failure counts"
-    return dict(quiet_until=self.quiet_until, failures=self.failures, n_outcomes=len(self.outcomes))
+def _live_state(self:MetacogCallback):
+    "The cycle's state beyond quiet periods and failures, as `(JSON, tensors)`"
+    t, p, rec = {}, self.pending, getattr(self.learn, 'recorder', None)
+    if p is not None and p.rec_mark is not None:   # the Recorder's position, relative to its end: a resumed one starts afresh
+        p = dataclasses.replace(p, rec_mark=(p.rec_mark[0] - len(rec.losses), *p.rec_mark[1:]) if rec is not None else None)
+    d = dict(losses=self.losses, pending=p, episode=self.episode, seen=self.seen, valid=self.valid,
+             outcomes=list(self.outcomes), undecided=list(self.undecided), strategy=self.strategy.state())
+    return to_state(d, t, learn=self.learn), t
 
 @patch
+def metacog_state(self:MetacogCallback):
+    "What a checkpoint keeps (JSON): quiet periods, failure counts, and the live state (tensors: `metacog_tensors`)"
+    return dict(quiet_until=self.quiet_until, failures=self.failures, n_outcomes=len(self.outcomes),
+                live=self._live_state()[0])
+
+@patch
+def metacog_tensors(self:MetacogCallback):
+    "The tensors of the live state (the pending action's snapshot): `{key: tensor}` for the checkpoint's safetensors"
+    return self._live_state()[1]
+
+# %% ../nbs/13_cycle.ipynb #accfb4b9
+@patch
 def load_metacog_state(self:MetacogCallback, s:dict): # a dict from `metacog_state`
-    "Resume the quiet periods and failure counts of a checkpoint"
+    "Resume the quiet periods and failure counts of a checkpoint, and its live state (with its tensors, if it has any)"
     self.quiet_until, self.failures = dict(s.get('quiet_until', {})), dict(s.get('failures', {}))
+    self._saved, self._tensors = s.get('live'), {}
+    if self._saved is not None: self._restore_live()
+
+@patch
+def load_metacog_tensors(self:MetacogCallback, d:dict): # the tensors `metacog_tensors` gave, by the same keys
+    "Resume the live state with its tensors"
+    self._tensors = d
+    if self._saved is not None: self._restore_live()
+
+@patch
+def _restore_live(self:MetacogCallback, final:bool=False): # the fit starts: what cannot be rebuilt now is dropped
+    "Rebuild the live state of a checkpoint; keep it waiting (for tensors, for references) unless `final`"
+    try: v = {k: from_state(x, self._tensors, self.learn) for k,x in self._saved.items()}
+    except MetacogError as e:
+        if not final: return
+        v = {k: from_state(x, {}, self.learn) for k,x in self._saved.items() if k not in ('pending', 'episode')}
+        v['episode'] = None   # without its pending action an open episode would never go on
+        self.jnl.log('event', self.learn.train_iter, dict(event='resume', message=f"the action under evaluation at the "
+                     f"checkpoint cannot be resumed ({e.problem}); it stays in place, not judged, and its episode is closed"))
+    self._saved, self._tensors = None, {}
+    self.losses, self.seen, self.episode = [tuple(o) for o in v['losses']], v['seen'], v['episode']
+    self.valid, self.outcomes, self.undecided = [tuple(o) for o in v['valid']], L(v['outcomes']), L(v['undecided'])
+    self.strategy.load_state(v['strategy']); self._seeded = True
+    p = self.pending = v.get('pending')
+    if p is None: return
+    intro = getattr(self.learn, 'introspector', None)
+    if not hasattr(intro, 'load_metacog_state'): p.mark = None   # its history was not resumed: nothing to rewind
+    p.rec_mark, self._rec_mark = None, p.rec_mark   # relative to the Recorder's end: placed when the fit has started it
 
 # %% ../nbs/13_cycle.ipynb #0c803ec6
 def cycle_cbs(strategy_file=STRATEGY_FILE, # where learned strategies persist (`--strategy-file`; None: memory only)

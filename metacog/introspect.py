@@ -6,6 +6,7 @@ Docs: https://metacog-dev.github.io/metacog/introspect.html.md"""
 
 # %% ../nbs/06_introspect.ipynb #7498a63f
 from __future__ import annotations
+import json
 import math, time, statistics
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
@@ -20,9 +21,9 @@ from .core import *
 from .model import distinct_n, repetition_rate, sample_ids
 
 # %% auto #0
-__all__ = ['LEVEL_KEYS', 'find_blocks', 'layer_groups', 'loss_trend', 'grad_norms', 'grad_zero_frac', 'is_activation',
-           'act_stats', 'unit_stats', 'has_qk', 'attn_entropy', 'grad_snr', 'esd_alpha', 'stable_rank', 'sample_plain',
-           'probe_generation', 'Introspector']
+__all__ = ['LEVEL_KEYS', 'INTRO_STATE', 'find_blocks', 'layer_groups', 'loss_trend', 'grad_norms', 'grad_zero_frac',
+           'is_activation', 'act_stats', 'unit_stats', 'has_qk', 'attn_entropy', 'grad_snr', 'esd_alpha', 'stable_rank',
+           'sample_plain', 'probe_generation', 'Introspector']
 
 # %% ../nbs/06_introspect.ipynb #f42a5a1c
 def find_blocks(model:nn.Module): # any model
@@ -320,6 +321,7 @@ def before_fit(self:Introspector):
               getattr(self.dls, 'seq_len', None) or getattr(self.dls.train, 'seq_len', None))
     self.planned = (self.n_epoch * len(self.dls.train) * bs * sl   # no `one_batch`: it would move the data RNG
                     if bs and sl else None)
+    if getattr(self, '_resumed_planned', None): self.planned, self._resumed_planned = self._resumed_planned, None   # the whole run's
     self.corpus_tokens = _corpus_tokens(self.dls)
 
 # %% ../nbs/06_introspect.ipynb #0ed44c83
@@ -571,3 +573,30 @@ def rewind(self:Introspector,
         if math.isfinite(v): ema = v if ema is None else self.ema_beta*ema + (1-self.ema_beta)*v
     self._ema = ema
     return True
+
+# %% ../nbs/06_introspect.ipynb #cbf3c361
+def _plain(o):
+    "`o` with tensors and numpy numbers as Python numbers, tuples as lists (non-finite floats kept)"
+    if isinstance(o, dict): return {str(k): _plain(v) for k,v in o.items()}
+    if isinstance(o, (list, tuple)): return [_plain(v) for v in o]
+    if isinstance(o, torch.Tensor): return o.detach().cpu().tolist()
+    if hasattr(o, 'item') and not isinstance(o, (str, bytes)): return o.item()
+    return o
+
+INTRO_STATE = ('step', 'history', 'valid_history', 'losses', 'obs', '_ema', '_tokens', '_vsum', '_vn', 'init_loss',
+               'chance_loss', 'lr_max', 'planned')
+
+@patch
+def metacog_state(self:Introspector):
+    "The introspector's memory, for a checkpoint (JSON text: NaN stays NaN)"
+    d = {k: getattr(self, k, None) for k in INTRO_STATE}
+    d['_pending'] = [float(v) for v in self._pending]
+    return dict(json=json.dumps(_plain(d)))
+
+@patch
+def load_metacog_state(self:Introspector, s:dict): # a dict from `metacog_state`
+    "Resume the memory of a checkpoint (the planned budget survives the next `before_fit`)"
+    d = json.loads(s['json'])
+    for k in INTRO_STATE: setattr(self, k, d.get(k))
+    self._pending = [torch.tensor(v) for v in d.get('_pending', [])]
+    self._resumed_planned = d.get('planned')

@@ -6,7 +6,7 @@ Docs: https://metacog-dev.github.io/metacog/modify.html.md"""
 
 # %% ../nbs/11_modify.ipynb #d8bc083e
 from __future__ import annotations
-import copy, json, math, statistics
+import copy, json, math, statistics, dataclasses
 from collections import deque
 from dataclasses import dataclass, field
 import numpy as np, torch
@@ -22,11 +22,12 @@ from .growth import *
 # %% auto #0
 __all__ = ['SNAPSHOT_EVERY', 'SNAPSHOT_SPIKE_Z', 'MIN_LR_MULT', 'MAX_LR_MULT', 'LR_DOWN', 'LR_UP', 'WARMUP_STEPS', 'CLIP_NORM',
            'CLIP_TIGHTEN', 'MIN_CLIP', 'WD_UP', 'WD_DOWN', 'WD_DEFAULT', 'MAX_WD', 'DROPOUT_STEP', 'MAX_DROPOUT',
-           'ACTION_CLASSES', 'RESCALE_TOL', 'ATTN_LOGIT_SD', 'ATTN_LOGIT_TARGET', 'Snapshot', 'take_snapshot',
-           'restore_snapshot', 'state_equal', 'ModifyCallback', 'CannotApply', 'register_action', 'Action', 'Applied',
-           'dropout_sites', 'ScaleLr', 'RestartWarmup', 'ClipGrad', 'ScaleWeightDecay', 'SetDropout', 'Rollback',
-           'StopEarly', 'GrowModel', 'init_std', 'weight_matrices', 'RescaleWeights', 'attention_modules',
-           'attention_logit_sd', 'TemperAttention']
+           'ACTION_CLASSES', 'RESCALE_TOL', 'ATTN_LOGIT_SD', 'ATTN_LOGIT_TARGET', 'STATE_TYPES', 'Snapshot',
+           'take_snapshot', 'restore_snapshot', 'state_equal', 'ModifyCallback', 'CannotApply', 'register_action',
+           'Action', 'Applied', 'dropout_sites', 'ScaleLr', 'RestartWarmup', 'ClipGrad', 'ScaleWeightDecay',
+           'SetDropout', 'Rollback', 'StopEarly', 'GrowModel', 'init_std', 'weight_matrices', 'RescaleWeights',
+           'attention_modules', 'attention_logit_sd', 'TemperAttention', 'register_state_type', 'to_state',
+           'from_state']
 
 # %% ../nbs/11_modify.ipynb #dc6860b7
 @dataclass
@@ -100,6 +101,7 @@ class ModifyCallback(Callback):
         self.last_valid = None
         # counterfactual evaluation: batches (with hyper-parameters) to record, or to train on again
         self.record, self.replay = None, None
+        self._saved = None   # the live state of a checkpoint, until its tensors arrive (`load_metacog_tensors`)
 
 # %% ../nbs/11_modify.ipynb #9339ee5c
 @patch
@@ -142,7 +144,9 @@ def _restore_hypers(self:ModifyCallback):
 
 # %% ../nbs/11_modify.ipynb #2e062a64
 @patch
-def before_fit(self:ModifyCallback): self.stop_requested = False
+def before_fit(self:ModifyCallback):
+    self.stop_requested = False
+    if self._saved is not None: self._restore_live({})   # a checkpoint without tensors: what needs none
 
 @patch
 def before_batch(self:ModifyCallback):
@@ -654,16 +658,125 @@ class TemperAttention(Action):
     def _revert(self, mod, undo): restore_snapshot(mod.learn, undo)
     def describe(self): return getattr(self, '_desc', 'temper attention')
 
+# %% ../nbs/11_modify.ipynb #ee342d3c
+STATE_TYPES = {}   # dataclasses `from_state` may rebuild, by class name (the layers above register theirs)
+
+def register_state_type(cls): # a dataclass whose fields `to_state` can encode
+    "Let `to_state`/`from_state` write and rebuild instances of dataclass `cls`"
+    check(dataclasses.is_dataclass(cls), f"{cls.__name__} is not a dataclass", "register a @dataclass")
+    STATE_TYPES[cls.__name__] = cls; return cls
+
+for _c in (Snapshot, Applied, Diagnosis): register_state_type(_c)
+
+# %% ../nbs/11_modify.ipynb #bca9251a
+def _own(t,     # a tensor to write
+         seen): # storages already written (safetensors refuses tensors that share memory)
+    "`t` detached, copied when it is not a whole contiguous buffer of its own"
+    t, s = t.detach(), t.untyped_storage()
+    whole = t.is_contiguous() and s.nbytes() == t.numel()*t.element_size() and s.data_ptr() not in seen
+    if t.numel(): seen.add(s.data_ptr())
+    return t if whole else t.clone()
+
+def _refs(learn): # the Learner (None: no references)
+    "Objects of the run written by position: its gradient clips and the holders of its dropout rates"
+    if learn is None: return [], []
+    return [c for c in learn.cbs if isinstance(c, GradientClip)], [o for o,_ in dropout_sites(learn.model)]
+
+# %% ../nbs/11_modify.ipynb #dcc4a32f
+def to_state(o,             # JSON values, tensors, arrays, tuples, deques, registered dataclasses, actions, run objects
+             tensors:dict,  # receives the tensors by key (the flat dict a safetensors file holds)
+             key:str='',    # the key of `o`: its path in the structure
+             learn=None,    # the Learner whose gradient clips and dropout holders are written as references
+             _seen=None):   # storages written so far (internal)
+    "`o` as plain JSON, with its tensors moved into `tensors` and referenced by key"
+    seen = set() if _seen is None else _seen
+    f = lambda v, k: to_state(v, tensors, f"{key}.{k}" if key else str(k), learn, seen)
+    if o is None or isinstance(o, (str, bool, int)): return o
+    if isinstance(o, float): return float(o) if math.isfinite(o) else {'__float__': repr(float(o))}
+    if isinstance(o, np.generic): return to_state(o.item(), tensors, key, learn, seen)
+    if isinstance(o, torch.Tensor):
+        tensors[key] = _own(o, seen); return {'__tensor__': key, 'device': str(o.device)}
+    if isinstance(o, np.ndarray):
+        a = o.astype(np.int64) if o.dtype.kind == 'u' and o.itemsize > 1 else o   # torch lacks wide unsigned types
+        tensors[key] = torch.from_numpy(np.ascontiguousarray(a)).clone(); return {'__ndarray__': key, 'dtype': str(o.dtype)}
+    if isinstance(o, tuple): return {'__tuple__': [f(v, i) for i,v in enumerate(o)]}
+    if isinstance(o, deque): return {'__deque__': [f(v, i) for i,v in enumerate(o)], 'maxlen': o.maxlen}
+    if isinstance(o, (list, L)): return [f(v, i) for i,v in enumerate(o)]
+    if isinstance(o, dict):
+        if all(isinstance(k, str) and not k.startswith('__') for k in o): return {k: f(v, k) for k,v in o.items()}
+        return {'__items__': [[f(k, f"{i}k"), f(v, i)] for i,(k,v) in enumerate(o.items())]}
+    if STATE_TYPES.get(type(o).__name__) is type(o):
+        return {'__type__': type(o).__name__, 'fields': {d.name: f(getattr(o, d.name), d.name)
+                                                         for d in dataclasses.fields(o)}}
+    if isinstance(o, Action): return {'__action__': o.name, 'attrs': f(vars(o), 'attrs')}
+    clips, holders = _refs(learn)
+    if any(o is c for c in clips): return {'__clip__': next(i for i,c in enumerate(clips) if o is c)}
+    if any(o is h for h in holders): return {'__holder__': next(i for i,h in enumerate(holders) if o is h)}
+    check(False, f"cannot write a {type(o).__name__} into a checkpoint (at {key!r})",
+          "register its dataclass with register_state_type, or keep it out of the checkpointed state")
+
+# %% ../nbs/11_modify.ipynb #14610721
+def _device(d:str,  # the device a tensor was written from
+            learn): # the Learner it goes back into (None: the same device if there is one)
+    if d == 'cpu': return 'cpu'
+    p = next(iter(learn.model.parameters()), None) if learn is not None else None
+    return p.device if p is not None else (d if torch.cuda.is_available() else 'cpu')
+
+def from_state(o,            # what `to_state` returned (after a JSON round trip)
+               tensors:dict, # the tensors it wrote, by key
+               learn=None):  # the Learner whose gradient clips and dropout holders the references point to
+    "Rebuild what `to_state` encoded; a missing tensor or reference raises a `MetacogError` naming it"
+    f = lambda v: from_state(v, tensors, learn)
+    if isinstance(o, list): return [f(v) for v in o]
+    if not isinstance(o, dict): return o
+    k = next(iter(o), '')
+    if not k.startswith('__'): return {a: f(b) for a,b in o.items()}
+    if k == '__float__': return float(o[k])
+    if k in ('__tensor__', '__ndarray__'):
+        check(o[k] in tensors, f"the checkpoint's tensors lack {o[k]!r}", "resume from a checkpoint with its metacog tensors")
+        t = tensors[o[k]]
+        return t.to(_device(o['device'], learn)) if k == '__tensor__' else t.numpy().astype(o['dtype'])
+    if k == '__tuple__': return tuple(f(v) for v in o[k])
+    if k == '__deque__': return deque(f(o[k]), maxlen=o['maxlen'])
+    if k == '__items__': return {f(a): f(b) for a,b in o[k]}
+    if k == '__type__':
+        check(o[k] in STATE_TYPES, f"unknown type {o[k]!r} in a checkpoint", "import the module that registers it")
+        return STATE_TYPES[o[k]](**{a: f(b) for a,b in o['fields'].items()})
+    if k == '__action__':
+        check(o[k] in ACTION_CLASSES, f"unknown action {o[k]!r} in a checkpoint", "import the module that registers it")
+        a = ACTION_CLASSES[o[k]].__new__(ACTION_CLASSES[o[k]]); a.__dict__.update(f(o['attrs'])); return a
+    refs = dict(zip(('__clip__', '__holder__'), _refs(learn)))
+    check(k in refs and o[k] < len(refs[k]), f"the checkpoint refers to {k.strip('_')} {o[k]}, which this run lacks",
+          "resume with the same model and callbacks")
+    return refs[k][o[k]]
+
 # %% ../nbs/11_modify.ipynb #fdd6e49d
 @patch
+def _live_state(self:ModifyCallback):
+    "The snapshots, recent losses, best validation loss and recorded batches, as `(JSON, tensors)`"
+    t = {}
+    d = dict(good=self.good, best=self.best, best_loss=self.best_loss, last_valid=self.last_valid,
+             losses=self.losses, record=self.record)
+    return to_state(d, t, learn=self.learn), t
+
+@patch
 def metacog_state(self:ModifyCallback):
-    "What a checkpoint must keep (JSON): the knobs, the clip norms and the dropout rates the actions set"
+    "What a checkpoint must keep (JSON): the knobs, the clip norms, the dropout rates, and the live state"
     return dict(self.settings(), clip=[c.max_norm for c in self.learn.cbs if isinstance(c, GradientClip)],
-                dropout=[getattr(o, a) for o,a in dropout_sites(self.learn.model)])
+                dropout=[getattr(o, a) for o,a in dropout_sites(self.learn.model)], live=self._live_state()[0])
+
+@patch
+def metacog_tensors(self:ModifyCallback):
+    "The tensors of the live state (snapshots, recorded batches): `{key: tensor}` for the checkpoint's safetensors"
+    return self._live_state()[1]
+
+# %% ../nbs/11_modify.ipynb #620671c1
+def _needs_tensors(s): # a live state from `to_state`
+    return '"__tensor__"' in json.dumps(s) or '"__ndarray__"' in json.dumps(s)
 
 @patch
 def load_metacog_state(self:ModifyCallback, s:dict): # a dict from `metacog_state`
-    "Restore the knobs, clip norms and dropout rates of a checkpoint"
+    "Restore the knobs, clip norms and dropout rates of a checkpoint; the live state once its tensors arrive"
     self.set_settings(s)
     clips = [c for c in self.learn.cbs if isinstance(c, GradientClip)]
     for c,n in zip(clips, s.get('clip', [])): c.max_norm = n
@@ -671,3 +784,22 @@ def load_metacog_state(self:ModifyCallback, s:dict): # a dict from `metacog_stat
     sites = dropout_sites(self.learn.model)
     if len(sites) == len(s.get('dropout', [])):
         for (o,a),p in zip(sites, s['dropout']): setattr(o, a, p)
+    self._saved = s.get('live')
+    if self._saved is not None and not _needs_tensors(self._saved): self._restore_live({})
+
+@patch
+def load_metacog_tensors(self:ModifyCallback, d:dict): # the tensors `metacog_tensors` gave, by the same keys
+    "Restore the live state of a checkpoint with its tensors"
+    if self._saved is not None: self._restore_live(d)
+
+@patch
+def _restore_live(self:ModifyCallback, tensors:dict): # the checkpoint's tensors (those lacking: that part starts afresh)
+    s, self._saved, lost = self._saved, None, []
+    for k,v in s.items():
+        try: setattr(self, k, from_state(v, tensors, self.learn))
+        except MetacogError: lost.append(k)
+    self.losses = deque(self.losses or [], maxlen=self.recent)
+    j = _journal(self.learn)
+    if lost and j is not None:
+        j.log('event', getattr(self.learn, 'train_iter', 0), dict(event='resume', lost=lost,
+              message=f"the checkpoint lacks the tensors of the modifier's {', '.join(lost)}: they start afresh"))

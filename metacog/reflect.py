@@ -6,6 +6,7 @@ Docs: https://metacog-dev.github.io/metacog/reflect.html.md"""
 
 # %% ../nbs/09_reflect.ipynb #6d628236
 from __future__ import annotations
+import json
 import math, time, statistics, functools, sys
 from pathlib import Path
 from functools import partial
@@ -488,6 +489,18 @@ def first_seen(self:ReflectCallback):
     for s,ds in self.history:
         for d in ds: res.setdefault(d.kind, s)
     return res
+
+# %% ../nbs/09_reflect.ipynb #661204ca
+@patch
+def metacog_state(self:ReflectCallback):
+    "When reflection last ran, the active diagnoses and the history, for a checkpoint"
+    return dict(last=self._last, active=self._active, history=[[s, [d.to_dict() for d in ds]] for s,ds in self.history])
+
+@patch
+def load_metacog_state(self:ReflectCallback, s:dict): # a dict from `metacog_state`
+    "Resume a checkpoint's reflection state"
+    self._last, self._active = s['last'], dict(s['active'])
+    self.history = [(st, [Diagnosis.from_dict(d) for d in ds]) for st,ds in s['history']]
 
 # %% ../nbs/09_reflect.ipynb #d2c80208
 def introspection_cbs(introspection:int=1,      # 0 none, 1..3 the introspection level

@@ -97,19 +97,31 @@ def update(self:Strategy,
 # %% ../nbs/12_strategy.ipynb #eb2dd553
 @patch
 def save(self:Strategy):
-    "Merge this run's new counts into the file, atomically"
+    "Merge this run's new counts into the file: locked, re-read, added to, written atomically"
     if not self.adapt or self.path is None: return
-    cur = self._read()
-    for k,acts in self.delta.items():
-        for a,(s,f) in acts.items():
-            c = cur.setdefault(k, {}).setdefault(a, [0, 0]); c[0] += s; c[1] += f
-    atomic_write_json(self.path, dict(version=1, stats=cur))
+    with file_lock(self.path):
+        cur = self._read()
+        for k,acts in self.delta.items():
+            for a,(s,f) in acts.items():
+                c = cur.setdefault(k, {}).setdefault(a, [0, 0]); c[0] += s; c[1] += f
+        atomic_write_json(self.path, dict(version=1, stats=cur))
     self.stats, self.delta = cur, {}
 
 @patch
 def to_dict(self:Strategy):
     "Path, mode and counts, for a report"
     return dict(path=self.path, adapt=self.adapt, stats=self.stats, delta=self.delta)
+
+# %% ../nbs/12_strategy.ipynb #292c84ef
+@patch
+def state(self:Strategy):
+    "The run's part (JSON) for a checkpoint: the sampler's state and the outcomes not yet saved"
+    return dict(rng=self.rng.bit_generator.state, delta=self.delta)
+
+@patch
+def load_state(self:Strategy, d:dict): # what `state` returned
+    "Resume the sampler and the unsaved outcomes of a checkpoint"
+    self.rng.bit_generator.state, self.delta = d['rng'], {k: {a: list(c) for a,c in v.items()} for k,v in d['delta'].items()}
 
 # %% ../nbs/12_strategy.ipynb #fa31ded1
 PREDICTS = dict(rollback='stable', weight_decay_up='valid', weight_decay_down='valid', dropout_up='valid',
@@ -125,6 +137,7 @@ DEFAULT_CANDIDATES = dict(  # when a diagnosis suggests nothing; ordered by how 
     undertrained_layers=['lr_up'], overtrained_layers=['weight_decay_up', 'lr_down'])
 
 # %% ../nbs/12_strategy.ipynb #21c0ab54
+@register_state_type   # an action under evaluation, with its prediction, is resumed from a checkpoint
 @dataclass
 class Prediction:
     "What an action is expected to do, checkable after `window` steps"

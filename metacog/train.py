@@ -142,7 +142,7 @@ class RunLogger(Callback):
         mn = self.recorder.metric_names   # the progress table's first column counts evaluations: say so
         if len(mn) and mn[0] == 'epoch': self.recorder.metric_names = L(['eval']) + mn[1:]
         if self.smooth is not None:       # the Recorder resets its smoothed training loss at every fit: carry it over
-            sl = self.recorder.smooth_loss; sl.val, sl.count = torch.tensor(self.smooth[0]), self.smooth[1]; self.smooth = None
+            sl = self.recorder.smooth_loss; sl.val, sl.count = torch.tensor(float(self.smooth[0])), self.smooth[1]; self.smooth = None
     def after_batch(self):
         if self.training: self.n_tok += self.xb[0].numel()
     def after_fit(self):
@@ -271,12 +271,12 @@ def save_checkpoint(learn, keep:int=2): # keep this many newest checkpoints
                           message=f"step {step}: no checkpoint written, {why}; the last good checkpoint is kept"))
         return None
     dest, tok = rd.checkpoints/f"step_{step:08d}", getattr(learn.dls, 'tok', None)
-    free, need = shutil.disk_usage(rd.checkpoints).free, _need_bytes(learn)
-    check(free > need, f"the disk has {free/2**20:.1f} MiB free at {rd.checkpoints}, a checkpoint needs about {need/2**20:.1f} MiB",
-          "free some space, or write the run elsewhere (--out on another disk)")
     cbs_state = {cb.name: cb.metacog_state() for cb in learn.cbs if hasattr(cb, 'metacog_state')}
     tensors = {f"{cb.name}.{k}": v.detach().cpu().contiguous() for cb in learn.cbs if hasattr(cb, 'metacog_tensors')
                for k,v in (cb.metacog_tensors() or {}).items()}
+    free, need = shutil.disk_usage(rd.checkpoints).free, _need_bytes(learn) + sum(t.numel()*t.element_size() for t in tensors.values())
+    check(free > need, f"the disk has {free/2**20:.1f} MiB free at {rd.checkpoints}, a checkpoint needs about {need/2**20:.1f} MiB",
+          "free some space, or write the run elsewhere (--out on another disk)")
     learn.journal.log('event', step, dict(event='checkpoint', path=dest, message=f"step {step}: checkpoint {dest.name}"))
     files = dict(journal=_size(rd.journal), metrics=_size(rd.metrics))   # what a resume from here keeps of them
     with disk_errors(dest), atomic_path(dest) as tmp:
