@@ -57,7 +57,7 @@ def _metrics(run): # a run directory
 # %% ../nbs/23_bench_crash.ipynb #742e3e53
 @bench('crash')
 def bench_crash(kills:int=20,          # SIGKILLs, at random moments of the run
-                steps:int=150,         # optimizer steps of the run
+                steps:int=300,         # optimizer steps of the run
                 lr:float=3.,           # peak learning rate (3: far too high, so the cycle acts)
                 preset:str='micro',    # model preset
                 eval_every:int=10,     # steps between evaluations (and checkpoints)
@@ -67,9 +67,10 @@ def bench_crash(kills:int=20,          # SIGKILLs, at random moments of the run
     work = Path(tempfile.mkdtemp(prefix='metacog-crash-'))
     args = ['--preset', preset, '--steps', str(steps), '--lr', str(lr), '--eval-every', str(eval_every), '--batch-size', '8',
             '--max-length', '64', '--quiet']
-    t = time.time(); p = _train_proc([*args, '--name', 'straight'], work, work/'home-straight'); err = p.communicate()[1]
+    p = _train_proc([*args, '--name', 'straight'], work, work/'home-straight'); err = p.communicate()[1]
     check(p.returncode == 0, f"the uninterrupted run failed: {err[-500:]}", "run it alone to see why")
-    budget = (time.time() - t - 5)/(kills + 1)   # about this much training between kills (startup is ~5 s)
+    ev = [r for r in read_journal(work/'runs'/'straight') if r['kind'] == 'event']
+    budget = (ev[-1]['t'] - ev[0]['t'])/(1.5*kills)   # mean training between kills: all `kills` land before the run ends
     run, rng, rows, done = work/'runs'/'killed', random.Random(seed), [], False
     for k in progress_bar(range(kills)):
         resume = (run/'checkpoints').is_dir() and find_checkpoint(run)[0] is not None
@@ -88,7 +89,9 @@ def bench_crash(kills:int=20,          # SIGKILLs, at random moments of the run
     a, b = (st.load_file(str(work/'runs'/n/'model'/'model.safetensors')) for n in ('straight', 'killed'))
     diff = max(float((a[k] - b[k]).abs().max()) for k in a)
     ta, tb = _metrics(work/'runs'/'straight'), _metrics(run)
+    acts = [r for r in read_journal(work/'runs'/'straight') if r['kind'] in ('action', 'outcome')]
     summary = dict(kills=len(rows), kills_in_training=sum(not r['finished'] for r in rows),
+                   cycle_actions=sum(r['kind'] == 'action' for r in acts), cycle_outcomes=sum(r['kind'] == 'outcome' for r in acts),
                    disk_always_whole=all(r['all_whole'] for r in rows), disk_always_finite=all(r['all_finite'] for r in rows),
                    final_weights_equal=diff == 0., max_abs_weight_diff=diff, metrics_equal=ta == tb,
                    metrics_rows=f"{len(tb)} vs {len(ta)}")

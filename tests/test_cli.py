@@ -1,5 +1,5 @@
 "The `metacog` command end to end, as a user runs it: in a fresh folder, through the installed entry point."
-import json, os, signal, subprocess, sys, time
+import json, os, signal, shutil, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
 
@@ -59,10 +59,14 @@ def _weights(run):
     return load_file(str(run/'model'/'model.safetensors'))
 
 def test_kill_and_resume(tmp_path):
-    "A run killed with SIGKILL after a checkpoint resumes and ends with exactly the weights of an uninterrupted run."
-    # the cycle is off: its in-flight evaluations are not part of a checkpoint (its learned strategies are, in their file)
-    common = ['--preset', 'micro', '--steps', '300', '--eval-every', '20', '--batch-size', '8', '--max-length', '32', '--quiet', '--no-metacog']
-    assert metacog('train', *common, '--name', 'straight', cwd=tmp_path).returncode == 0
+    "A run killed with SIGKILL after a checkpoint resumes and ends with exactly the weights of an uninterrupted run, the cycle acting."
+    # --lr 3 is far too high: the cycle diagnoses and acts all along, and its experiments in flight are part of each checkpoint
+    common = ['--preset', 'micro', '--steps', '120', '--lr', '3', '--eval-every', '20', '--batch-size', '8', '--max-length', '32', '--quiet']
+    (tmp_path/'a').mkdir(); (tmp_path/'runs').mkdir()
+    assert metacog('train', *common, '--name', 'straight', cwd=tmp_path/'a').returncode == 0
+    acts = [json.loads(l) for l in (tmp_path/'a'/'runs'/'straight'/'journal.jsonl').read_text().splitlines()]
+    assert sum(r['kind'] == 'action' for r in acts) >= 2   # the cycle acted
+    shutil.move(tmp_path/'a'/'runs'/'straight', tmp_path/'runs'/'straight')   # each run starts from its own, empty strategy file
     p = subprocess.Popen(['metacog', 'train', *common, '--name', 'killed'], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env(tmp_path))
     latest = tmp_path/'runs'/'killed'/'checkpoints'/'latest.json'
     while not (latest.exists() and json.loads(latest.read_text())['step'] >= 40):
@@ -77,6 +81,8 @@ def test_kill_and_resume(tmp_path):
     for k in a: assert torch.equal(a[k], b[k]), k
     kinds = [json.loads(l)['data'].get('event') for l in (tmp_path/'runs'/'killed'/'journal.jsonl').read_text().splitlines()]
     assert 'resume' in kinds
+    rows = lambda n: [l.split(',')[:-1] for l in (tmp_path/'runs'/n/'metrics.csv').read_text().splitlines()]   # all but the seconds
+    assert rows('straight') == rows('killed')
 
 def test_help_lists_commands(tmp_path):
     r = metacog('--help', cwd=tmp_path)
