@@ -16,6 +16,7 @@ from .introspect import *
 from .reflect import *
 from .growth import *
 from .modify import *
+from .export import *
 from .cycle import *
 from .selfq import *
 from .train import *

@@ -378,21 +378,33 @@ def generate_cmd(run:str,                 # run directory (or a save_pretrained 
 
 @command('export')
 def export_cmd(run:str,              # run directory
-               out:str,              # folder to write a transformers model to
-               checkpoint:str=None): # a checkpoints/step_* folder to export instead of the final model
-    "Export a run's model (or one of its checkpoints) as a transformers `save_pretrained` folder"
+               out:str,              # folder to write to: a transformers model, or with --gguf the GGUF file, its manifest and a Modelfile
+               checkpoint:str=None,  # a checkpoints/step_* folder to export instead of the final model
+               gguf:bool=False,      # write a GGUF file for llama.cpp and Ollama into OUT (needs metacog[gguf])
+               quant:str='Q8_0',     # GGUF type: F32, F16, Q8_0 or Q4_K_M
+               check:bool=False,     # load the GGUF with llama.cpp and compare it with transformers (needs llama-cpp-python)
+               ollama:str=None,      # an Ollama server URL to create the model on, e.g. http://127.0.0.1:11434
+               name:str=None):       # the model's name in the files and in Ollama (default: the run's folder name)
+    "Export a run's model (or one of its checkpoints) as a transformers `save_pretrained` folder, or as GGUF for llama.cpp and Ollama"
     from transformers import LlamaConfig, AutoTokenizer
     import safetensors.torch as st
     from metacog.model import load_model, make_model, save_model
+    _check = globals()['check']   # the parameter `check` hides metacog.core's
+    _check(not (check or ollama) or gguf, "--check and --ollama apply to a GGUF export", "add --gguf")
     rd = RunDir(run, create=False)
     if checkpoint is None:
-        check(rd.model.exists(), f"{run} has no model/ folder", "finish training, or pass --checkpoint checkpoints/step_NNNNNNNN")
+        _check(rd.model.exists(), f"{run} has no model/ folder", "finish training, or pass --checkpoint checkpoints/step_NNNNNNNN")
         model, tok = load_model(rd.model)
     else:
         ck = Path(checkpoint) if Path(checkpoint).exists() else rd.checkpoints/checkpoint
-        check((ck/'state.json').exists(), f"no checkpoint at {ck}", "pass a checkpoints/step_* folder")
+        _check((ck/'state.json').exists(), f"no checkpoint at {ck}", "pass a checkpoints/step_* folder")
         model = make_model(LlamaConfig.from_dict(json.loads((ck/'state.json').read_text())['model_config']))
         st.load_model(model, str(ck/'model.safetensors')); tok = AutoTokenizer.from_pretrained(ck/'tokenizer')
+    if gguf:
+        from metacog.export import export_gguf, gguf_summary
+        man = export_gguf(model, tok, out, quant=quant, check=check, ollama=ollama, name=name or Path(run).resolve().name)
+        print('\n'.join(gguf_summary(man)))
+        return man
     save_model(model, out, tok=tok)
     print(f"exported to {out}")
     return Path(out)
@@ -589,6 +601,7 @@ def selflearn(run:str,                   # run directory written by `metacog tra
 # %% ../nbs/15_cli.ipynb #e50ee398
 BENCH_HELP = {   # `metacog -h` lists the benchmarks without importing them (and PyTorch); a test keeps this true to `BENCHES`
     'crash': 'Kill a `metacog train` run (cycle on and acting) at random moments; after each, audit the disk; resume; compare with an uninterrupted run',
+    'export': 'GGUF export checked by llama.cpp: file size, logits max|diff| and argmax agreement, loss, greedy and tokenisation agreement per quantisation',
     'faults': 'Fault-injection suite: per fault, detected yes/no, steps to detection, false alarms on healthy runs',
     'growth': "From scratch vs grown: compute (FLOPs, wall time) to reach the from-scratch run's final validation loss",
     'iit': 'Phi auxiliary loss (lambda_phi 0 vs 0.3 vs 1) and IIT-guided replay: validation loss, repetition, cost',
@@ -601,7 +614,7 @@ BENCH_HELP = {   # `metacog -h` lists the benchmarks without importing them (and
 
 def benchmarks():
     "The registry of benchmarks (`metacog.bench.BENCHES`), each benchmark module imported so that it registers its own"
-    import metacog.bench, metacog.bench_iit, metacog.bench_introspect, metacog.bench_growth, metacog.bench_selfq, metacog.bench_cycle, metacog.bench_crash
+    import metacog.bench, metacog.bench_iit, metacog.bench_introspect, metacog.bench_growth, metacog.bench_selfq, metacog.bench_cycle, metacog.bench_crash, metacog.bench_export
     return metacog.bench.BENCHES
 
 def _usage():
