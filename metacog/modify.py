@@ -661,10 +661,14 @@ class TemperAttention(Action):
 # %% ../nbs/11_modify.ipynb #ee342d3c
 STATE_TYPES = {}   # dataclasses `from_state` may rebuild, by class name (the layers above register theirs)
 
+_STATE_CLASSES = set()   # every class registered (a notebook may define its own copy of a library class)
+
 def register_state_type(cls): # a dataclass whose fields `to_state` can encode
-    "Let `to_state`/`from_state` write and rebuild instances of dataclass `cls`"
+    "Let `to_state`/`from_state` write and rebuild instances of dataclass `cls` (a library class wins over a notebook's copy)"
     check(dataclasses.is_dataclass(cls), f"{cls.__name__} is not a dataclass", "register a @dataclass")
-    STATE_TYPES[cls.__name__] = cls; return cls
+    _STATE_CLASSES.add(cls); old = STATE_TYPES.get(cls.__name__)
+    if old is None or cls.__module__ != '__main__' or old.__module__ == '__main__': STATE_TYPES[cls.__name__] = cls
+    return cls
 
 for _c in (Snapshot, Applied, Diagnosis): register_state_type(_c)
 
@@ -705,7 +709,7 @@ def to_state(o,             # JSON values, tensors, arrays, tuples, deques, regi
     if isinstance(o, dict):
         if all(isinstance(k, str) and not k.startswith('__') for k in o): return {k: f(v, k) for k,v in o.items()}
         return {'__items__': [[f(k, f"{i}k"), f(v, i)] for i,(k,v) in enumerate(o.items())]}
-    if STATE_TYPES.get(type(o).__name__) is type(o):
+    if type(o) in _STATE_CLASSES:
         return {'__type__': type(o).__name__, 'fields': {d.name: f(getattr(o, d.name), d.name)
                                                          for d in dataclasses.fields(o)}}
     if isinstance(o, Action): return {'__action__': o.name, 'attrs': f(vars(o), 'attrs')}
