@@ -88,13 +88,15 @@ def _check_train_args(o:dict): # the options of `metacog train`, by name
     import torch
     from metacog.train import SCHEDULERS
     from metacog.model import PRESETS
+    from metacog.data import SPECIALS
     n = check_number
     for k in ('steps', 'batch_size', 'eval_every', 'grad_accum', 'patience'): n(f"--{k.replace('_', '-')}", o[k], 1, integer=True)
     for k in ('checkpoint_every', 'iit_every', 'grow_every', 'selfq_every'): n(f"--{k.replace('_', '-')}", o[k], 1, integer=True, none_ok=True)
     n('--max-length', o['max_length'], 2, integer=True, fix="pass --max-length 128, for example")
-    n('--seed', o['seed'], 0, 2**32 - 1, integer=True)
+    n('--seed', o['seed'], 0, 2**32 - 1, integer=True)   # numpy's seeds are 32-bit
     n('--lr', o['lr'], 0, lo_open=True, fix="pass --lr 3e-3, for example")
     n('--min-lr', o['min_lr'], 0, o['lr'], none_ok=True, fix="pass a final learning rate between 0 and --lr (or leave it out)")
+    # above 10, AdamW's decoupled decay (lr*wd per step) halves the weights in about 23 steps at the default lr 3e-3
     n('--weight-decay', o['weight_decay'], 0, 10, fix="pass --weight-decay 0.1 (AdamW's usual value), or 0 for none")
     n('--max-grad-norm', o['max_grad_norm'], 0, fix="pass --max-grad-norm 1.0, or 0 to turn clipping off")
     n('--warmup-steps', o['warmup_steps'], 0, o['steps'], integer=True, none_ok=True)
@@ -103,7 +105,8 @@ def _check_train_args(o:dict): # the options of `metacog train`, by name
     n('--dropout', o['dropout'], 0, 1, hi_open=True)
     n('--reflection-pct', o['reflection_pct'], 0, 1, lo_open=True, none_ok=True, fix="pass e.g. --reflection-pct 0.1")
     n('--iit-lambda', o['iit_lambda'], 0, fix="pass --iit-lambda 0.3, or 0 for none")
-    if o['tokenizer'] == 'bpe': n('--vocab-size', o['vocab_size'], 260, 1 << 20, integer=True, fix="pass --vocab-size 32000, or 1000 for a tiny corpus")
+    # a byte-level BPE vocabulary holds the 256 bytes and the specials before its first merge (as `bpe_tokenizer` checks)
+    if o['tokenizer'] == 'bpe': n('--vocab-size', o['vocab_size'], len(SPECIALS) + 256, 1 << 20, integer=True, fix="pass --vocab-size 32000, or 1000 for a tiny corpus")
     check(o['introspection'] in (0, 1, 2, 3), f"--introspection must be 0, 1, 2 or 3, got {o['introspection']}", "pass --introspection 1 (the default)")
     ce, ee = o['checkpoint_every'], o['eval_every']
     check(not ce or ce % ee == 0, f"--checkpoint-every {ce} is not a multiple of --eval-every {ee}",
@@ -292,6 +295,7 @@ def _train(o:dict, given:set): # the options of `train`; the names written out
         try: saved = json.loads(cf.read_text()) if cf.exists() else {}
         except ValueError: saved = {}
         o, changed = resume_options(o, given, saved)
+        _check_train_args(o)   # again: the run's saved values beside the new ones (e.g. a new --lr below the saved --min-lr)
         return _train_locked(o, changed, lock)
     finally: lock.release()
 
@@ -303,7 +307,6 @@ def _train_locked(o:dict, changed:dict, lock): # the options; those a resume cha
     from metacog.model import make_config, make_model, count_params
     from metacog.train import metacog_learner, unfit_state, evaluate_full
     from metacog.selfq import SelfQCallback
-    _check_train_args(o)
     a = AttrDict(o)
     extra = _run_cbs(a.no_metacog, a.introspection, a.reflection_pct, a.strategy_file, a.no_adapt, a.grow_to, a.grow_every,
                      a.iit_lambda, a.iit_every, a.iit_replay)
@@ -315,7 +318,7 @@ def _train_locked(o:dict, changed:dict, lock): # the options; those a resume cha
     text = load_corpus(a.corpus) if a.corpus else bundled_corpus()
     n_train_chars = int(len(text)*(1-a.valid_pct))
     tok, rd = _tokenizer_and_run_dir(ckpt, text, text[:n_train_chars], a.tokenizer, a.vocab_size, a.out, a.name)
-    if lock is None: lock = RunLock(rd.path).acquire()   # a new run: nobody else can have it yet, but a later --resume will look
+    own = RunLock(rd.path).acquire() if lock is None else None   # a new run: nobody else can have it yet, but a later --resume will look
     try:
         ids = encode(tok, text)
         ga = a.grad_accum   # the Learner counts batches: with accumulation, `steps` optimizer steps are `steps*ga` batches
@@ -355,7 +358,7 @@ def _train_locked(o:dict, changed:dict, lock): # the options; those a resume cha
         if not a.quiet: print(f"done: valid loss {fmt(last.get('valid_loss'))}, perplexity {fmt(last.get('perplexity'))}; model in {rd.model}")
         return learn
     finally:
-        if lock is not None and o['resume'] is None: lock.release()
+        if own is not None: own.release()
 
 # %% ../nbs/15_cli.ipynb #0a9175cc
 @command('generate')
