@@ -15,5 +15,6 @@ for c in nb['cells']:
         out.append('```python\n' + '\n'.join(lines) + '\n```')
 text = '\n\n'.join(out) + '\n'
 text = text.replace('<!-- WARNING', '<!-- WARNING')
+text = text.replace('](images/', '](nbs/images/')   # the docs' images live beside the notebooks
 (root/'README.md').write_text('<!-- This file is generated from nbs/index.ipynb: edit the notebook, not this file. -->\n\n' + text)
 print('README.md written', len(text))

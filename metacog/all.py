@@ -22,5 +22,7 @@ from .selfq import *
 from .train import *
 from .faults import *
 from .strategy import *
+from .improve import *
 from .report import *
+from .dashboard import *
 __all__ = [o for o in dir() if not o.startswith('_')]   # nbdev lists only names defined here: re-export all of the above

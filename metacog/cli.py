@@ -15,8 +15,8 @@ from .core import *   # light: no torch, so that `metacog -h` answers at once
 # %% auto #0
 __all__ = ['COMMANDS', 'PATH_ARGS', 'DATA_OPTS', 'NONFINITE_WITH_CYCLE', 'GROW_CHECK_TOKENS', 'GROW_CHECK_ON', 'BENCH_HELP',
            'command', 'metavar', 'cli_parser', 'given_options', 'call_with_argv', 'run_command', 'train_config',
-           'resume_options', 'train', 'generate_cmd', 'export_cmd', 'report', 'grow_cmd', 'selflearn_limits',
-           'selflearn', 'benchmarks', 'main']
+           'resume_options', 'train', 'generate_cmd', 'export_cmd', 'report', 'improve_health', 'improve_cmd',
+           'grow_cmd', 'selflearn_limits', 'selflearn', 'benchmarks', 'main']
 
 # %% ../nbs/15_cli.ipynb #d3fd9f9a
 COMMANDS = {}
@@ -415,10 +415,52 @@ def export_cmd(run:str,              # run directory
 # %% ../nbs/15_cli.ipynb #c146b1c4
 @command('report')
 def report(run:str,              # run directory (holds journal.jsonl)
-           no_plots:bool=False): # print the timeline only, write no plots
-    "Print a readable timeline of a run from its journal and write plots to RUN/plots/"
+           no_plots:bool=False,  # print the timeline only, write no plots
+           html:bool=False):     # also write RUN/report.html: one self-contained page (config, timeline, actions, plots)
+    "Print a readable timeline of a run from its journal and write plots to RUN/plots/ (and with --html a report page)"
     from metacog.report import report_run
-    return report_run(run, plots=not no_plots)
+    return report_run(run, plots=not no_plots, html=html) + improve_health(run, plots=not no_plots)   # and the self-improvement loop's health, if any
+
+# %% ../nbs/15_cli.ipynb #aa5b97e4
+def improve_health(run,              # a run directory
+                   plots:bool=True)->str: # write RUN/plots/improve.png
+    "Print the health report of `run`'s self-improvement loop when it has one (RUN/improved/state.json); the text printed, or ''"
+    if not (Path(run)/'improved'/'state.json').exists(): return ''
+    from metacog.improve import improve_report
+    text = improve_report(run, plots=plots); print(text)
+    return '\n' + text
+
+@command('improve')
+def improve_cmd(run:str,                 # run directory written by `metacog train` (its model/ is version 000, never changed)
+                iterations:int=1,        # iterations of the loop
+                interval:float=0.,       # seconds between iterations (the seed's improvement_interval)
+                max_concurrent:int=2,    # tasks run per iteration, highest priority first
+                tasks:str=None,          # run these strategies every iteration, comma-separated: train, quantize, prune, distill, search (default: the thresholds decide)
+                threshold:float=0.1,     # least relative gain on a task's objective to keep its result (the seed's 10%)
+                steps:int=200,           # training steps of continued training, pruning's recovery, each distillation arm, the search's best
+                lr:float=None,           # their learning rate (default: from the run's --lr)
+                prune_amount:float=0.3,  # share of parameters pruning removes
+                prune_method:str='structured', # structured (heads, MLP channels) or magnitude
+                student:str=None,        # distillation's student preset (default: half the model's width)
+                population:int=6,        # architecture search: candidates per generation
+                generations:int=2,       # architecture search: generations
+                cand_steps:int=60,       # architecture search: training steps per candidate
+                gguf:str=None,           # also write kept int8 models as GGUF of this type (Q8_0, ...; needs metacog[gguf])
+                seed:int=0,              # seed of the strategies and of the question subset
+                report:bool=False,       # print the health report (and write RUN/plots/improve.png) instead of running
+                quiet:bool=False):       # no progress bar or messages
+    "Improve a run's model after training: tasks from measured shortfalls, kept only when they help on held-out data (RUN/improved/NNN)"
+    check(Path(run).is_dir(), f"no run directory {run}", "pass a folder written by `metacog train`")
+    if report:
+        text = improve_health(run)
+        check(text, f"{run} has no improvement history yet", f"run `metacog improve {run}` first")
+        return text
+    from metacog.improve import improve
+    hm = improve(run, iterations, interval, quiet=quiet, threshold=threshold, max_concurrent=max_concurrent, kinds=tasks, steps=steps,
+                 lr=lr, prune_amount=prune_amount, prune_method=prune_method, student=student, population=population,
+                 generations=generations, cand_steps=cand_steps, gguf=gguf, seed=seed)
+    if not quiet: improve_health(run)
+    return hm
 
 # %% ../nbs/15_cli.ipynb #d067f153
 def _new_dir(parent:Path,          # the folder to write in
@@ -604,10 +646,12 @@ def selflearn(run:str,                   # run directory written by `metacog tra
 # %% ../nbs/15_cli.ipynb #e50ee398
 BENCH_HELP = {   # `metacog -h` lists the benchmarks without importing them (and PyTorch); a test keeps this true to `BENCHES`
     'crash': 'Kill a `metacog train` run (cycle on and acting) at random moments; after each, audit the disk; resume; compare with an uninterrupted run',
+    'dashboard': 'Step time of a run with the cycle, without (A) and with (B) the live dashboard, A B A B',
     'export': 'GGUF export checked by llama.cpp: file size, logits max|diff| and argmax agreement, loss, greedy and tokenisation agreement per quantisation',
     'faults': 'Fault-injection suite: per fault, detected yes/no, steps to detection, false alarms on healthy runs',
     'growth': "From scratch vs grown: compute (FLOPs, wall time) to reach the from-scratch run's final validation loss",
     'iit': 'Phi auxiliary loss (lambda_phi 0 vs 0.3 vs 1) and IIT-guided replay: validation loss, repetition, cost',
+    'improve': 'Self-improvement: per strategy latency, size, held-out loss and task metric before and after, kept or discarded; int8, pruning, distillation and search against their targets',
     'introspection': 'Cost of each introspection level as the ratio of its median chunk time to the same Learner without it',
     'overhead': 'Median step time of `metacog_learner` (and variants) against a plain PyTorch loop, measured A B A B',
     'repair': 'The fault-injection suite of `metacog.faults`, each fault with and without the cycle: repaired, final valid loss, actions, reverts',
@@ -617,7 +661,7 @@ BENCH_HELP = {   # `metacog -h` lists the benchmarks without importing them (and
 
 def benchmarks():
     "The registry of benchmarks (`metacog.bench.BENCHES`), each benchmark module imported so that it registers its own"
-    import metacog.bench, metacog.bench_iit, metacog.bench_introspect, metacog.bench_growth, metacog.bench_selfq, metacog.bench_cycle, metacog.bench_crash, metacog.bench_export
+    import metacog.bench, metacog.bench_iit, metacog.bench_introspect, metacog.bench_growth, metacog.bench_selfq, metacog.bench_cycle, metacog.bench_crash, metacog.bench_export, metacog.bench_improve, metacog.bench_dashboard
     return metacog.bench.BENCHES
 
 def _usage():

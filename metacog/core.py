@@ -19,7 +19,7 @@ __all__ = ['JOURNAL_KINDS', 'SEVERITIES', 'MetacogError', 'check', 'check_number
            'atomic_write', 'atomic_write_json', 'Journal', 'read_journal', 'RunDir', 'new_run_dir', 'RunLock',
            'file_lock', 'sha256_file', 'folder_sums', 'bad_files', 'disk_error', 'disk_errors', 'writable_dir',
            'clean_tmp', 'Diagnosis', 'get_rng_states', 'set_rng_states', 'safe_load', 'fmt', 'robust_z', 'print_table',
-           'median_ratio']
+           'median_ratio', 'in_kernel']
 
 # %% ../nbs/00_core.ipynb #81fe5336
 class MetacogError(ValueError):
@@ -179,12 +179,12 @@ class RunDir:
         self.path = Path(path).expanduser()
         if create:
             for o in (self.path, self.plots, self.checkpoints): o.mkdir(parents=True, exist_ok=True)
-    journal = property(lambda self: self.path/'journal.jsonl')
-    metrics = property(lambda self: self.path/'metrics.csv')
-    plots = property(lambda self: self.path/'plots')
-    checkpoints = property(lambda self: self.path/'checkpoints')
-    model = property(lambda self: self.path/'model')
-    config = property(lambda self: self.path/'config.json')
+    journal = property(lambda self: self.path/'journal.jsonl', doc="The journal file (`journal.jsonl`)")
+    metrics = property(lambda self: self.path/'metrics.csv', doc="The metrics table (`metrics.csv`)")
+    plots = property(lambda self: self.path/'plots', doc="The folder of plots (`plots/`)")
+    checkpoints = property(lambda self: self.path/'checkpoints', doc="The folder of checkpoints (`checkpoints/`)")
+    model = property(lambda self: self.path/'model', doc="The `save_pretrained` folder of the final model (`model/`)")
+    config = property(lambda self: self.path/'config.json', doc="The run's options (`config.json`)")
     def __truediv__(self, o): return self.path/o
     def __repr__(self): return f"RunDir({self.path})"
     def __fspath__(self): return str(self.path)
@@ -325,9 +325,13 @@ class Diagnosis:
     def __post_init__(self):
         check(self.severity in SEVERITIES, f"unknown severity {self.severity!r}", f"use one of {SEVERITIES}")
         check(0 <= self.confidence <= 1, f"confidence must be in [0, 1], got {self.confidence}", "clip it")
-    def to_dict(self): return to_jsonable(asdict(self))
+    def to_dict(self):
+        "The diagnosis as plain JSON values (what the journal stores)"
+        return to_jsonable(asdict(self))
     @classmethod
-    def from_dict(cls, d): return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+    def from_dict(cls, d):
+        "A `Diagnosis` from `to_dict`'s output (unknown keys are ignored)"
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
     def __str__(self):
         s = f"{self.kind.replace('_', ' ')}, confidence {self.confidence:.2f}"
         return s + (f": {self.message}" if self.message else '')
@@ -393,3 +397,11 @@ def print_table(rows:list,        # list of dicts, one per row
 def median_ratio(a:list, b:list):
     "Median of `b` over median of `a` (times measured side by side, A B A B)"
     return statistics.median(b) / statistics.median(a)
+
+# %% ../nbs/00_core.ipynb #cb87a33f
+def in_kernel():
+    "Whether this runs in a Jupyter or Colab kernel (a front end that can show widgets), not in a script or nbdev's test runner"
+    try: from IPython import get_ipython
+    except ImportError: return False
+    ip = get_ipython()
+    return ip is not None and getattr(ip, 'kernel', None) is not None

@@ -49,6 +49,7 @@ class Recipe:
     seed:int=0                                 # seed of that init
 
     def gather(self, t):
+        "The old tensor `t` indexed along each dimension of `idx`, in order (no scaling)"
         for d,i in self.idx: t = t.index_select(d, i.to(t.device))
         return t
     def __repr__(self):

@@ -339,9 +339,12 @@ def _att(self:IITHooks, i, m, inp, out):
 
 # %% ../nbs/05_iit.ipynb #afb64d77
 @patch
-def clear(self:IITHooks): self.acts, self.attn = {}, {}
+def clear(self:IITHooks):
+    "Forget the activations and attention recorded so far"
+    self.acts, self.attn = {}, {}
 @patch
 def remove(self:IITHooks):
+    "Remove the forward hooks from the model"
     for h in self.hs: h.remove()
     self.hs = []
 
@@ -383,7 +386,9 @@ class PhiWeights(nn.Module):
         self.logits = nn.Parameter(torch.zeros(len(self.names)))
         self.register_buffer('scale', torch.zeros(len(self.names)))
 
-    def weights(self): return dict(zip(self.names, F.softmax(self.logits.detach(), 0).tolist()))
+    def weights(self):
+        "The current weight of each component (softmax of the learned logits), by name"
+        return dict(zip(self.names, F.softmax(self.logits.detach(), 0).tolist()))
 
 # %% ../nbs/05_iit.ipynb #f519c2dd
 @patch

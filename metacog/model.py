@@ -146,7 +146,9 @@ class LMWrapper(nn.Module):
     def __init__(self, hf:nn.Module): # a `transformers` causal LM, e.g. `LlamaForCausalLM`
         super().__init__(); self.hf = hf
     @property
-    def config(self): return self.hf.config
+    def config(self):
+        "The wrapped model's `config` (a `LlamaConfig` for metacog's models)"
+        return self.hf.config
     def forward(self, x:torch.Tensor # token ids, shape (B, T)
                )->torch.Tensor:
         return self.hf(input_ids=x, use_cache=False).logits

@@ -40,7 +40,9 @@ class Snapshot:
     loss:float=None           # the training loss at that step, when known
 
     @property
-    def shapes(self): return {k: tuple(v.shape) for k,v in self.model.items()}
+    def shapes(self):
+        "The shape of each tensor in the snapshot's model state, by name"
+        return {k: tuple(v.shape) for k,v in self.model.items()}
 
 def take_snapshot(learn,              # the Learner
                   loss:float=None):   # the loss to note in the snapshot
@@ -189,7 +191,9 @@ def after_cancel_fit(self:ModifyCallback): self._restore_hypers()
 @patch
 def after_fit(self:ModifyCallback): self._restore_hypers()
 @patch # called by metacog.growth: old snapshots no longer fit the model
-def after_grow(self:ModifyCallback): self.good = self.best = None
+def after_grow(self:ModifyCallback):
+    "Forget the snapshots once the model has grown: they no longer fit it"
+    self.good = self.best = None
 
 @patch
 def _valid_loss(self:ModifyCallback):
@@ -251,7 +255,9 @@ class Action:
                 mod,  # the run's `ModifyCallback`
                 undo): # what `_apply` returned
         raise NotImplementedError
-    def describe(self): return self.name
+    def describe(self):
+        "A short description of the action and its dose, for messages and the journal (e.g. 'lr x0.5')"
+        return self.name
     def __repr__(self): return f"{type(self).__name__}({self.name}, {self.params})"
 
 # %% ../nbs/11_modify.ipynb #70bccc94
@@ -264,8 +270,10 @@ class Applied:
     undo:object=None          # what its `_revert` needs
     snapshot:Snapshot=None    # state right before applying (when asked for)
     reverted:bool=False       # whether it was reverted
-    name = property(lambda self: self.action.name)
-    def describe(self): return self.action.describe()
+    name = property(lambda self: self.action.name, doc="The applied action's name")
+    def describe(self):
+        "The applied action's description (`Action.describe`)"
+        return self.action.describe()
 
 # %% ../nbs/11_modify.ipynb #7c950e8d
 def _journal(learn): # the Learner

@@ -441,7 +441,9 @@ class ReflectCallback(Callback):
 
 # %% ../nbs/09_reflect.ipynb #324ac8c4
 @patch(as_prop=True)
-def period(self:ReflectCallback): return max(1, round(1/self.pct))
+def period(self:ReflectCallback):
+    "Steps between reflections: `1/pct`, at least 1"
+    return max(1, round(1/self.pct))
 
 # %% ../nbs/09_reflect.ipynb #524e1cd0
 @patch

@@ -6,14 +6,15 @@ Docs: https://metacog-dev.github.io/metacog/report.html.md"""
 
 # %% ../nbs/14_report.ipynb #c81a1282
 from __future__ import annotations
-import math, json
+import math, json, contextlib
 from pathlib import Path
 import numpy as np
 from fastcore.all import *
 from .core import *
 
 # %% auto #0
-__all__ = ['discarded', 'is_training_obs', 'is_discarded', 'timeline', 'observed', 'loss_figure', 'plot_report', 'report_run']
+__all__ = ['discarded', 'is_training_obs', 'is_discarded', 'timeline', 'observed', 'plot_style', 'loss_figure', 'action_rows',
+           'overview_figure', 'eval_rows', 'metric_names', 'metrics_figure', 'plot_report', 'report_run', 'report_html']
 
 # %% ../nbs/14_report.ipynb #3c43862a
 def discarded(recs:list): # journal records
@@ -107,6 +108,14 @@ def observed(recs:list): # journal records
     return [f"observed at steps {obs[0]['step']}..{obs[-1]['step']} ({len(tr)} training, {len(va)} validation "
             f"records), first -> last:"] + L_
 
+# %% ../nbs/14_report.ipynb #3135799f
+@contextlib.contextmanager
+def plot_style(font_scale:float=0.9): # seaborn's font scale for the `notebook` context
+    "seaborn's `whitegrid` style and `notebook` context for the figures created inside (matplotlib's rc restored after)"
+    import matplotlib.pyplot as plt, seaborn as sns
+    with plt.rc_context(), sns.axes_style('whitegrid'), sns.plotting_context('notebook', font_scale=font_scale):
+        yield
+
 # %% ../nbs/14_report.ipynb #5018d13f
 _ACT_Y, _OUT_Y = 0.03, 0.10   # rows of the action and outcome markers (axes fraction): neither hides the other
 _OUT_STYLE = dict(kept=('o', 'tab:green'), reverted=('X', 'tab:red'))   # outcome decision: marker, colour
@@ -133,7 +142,7 @@ def _valid_curve(ax, recs, hide): # axes; journal records; discarded windows
 
 # %% ../nbs/14_report.ipynb #4ab13b8f
 def _decisions(ax, recs, hide): # axes; journal records; discarded windows
-    "Draw diagnoses (dotted lines, or a note that there were none), actions, outcomes and discarded arms"
+    "Draw diagnoses (dotted lines, or a note that there were none), growth (dashed), actions, outcomes and discarded arms"
     import matplotlib.pyplot as plt
     kinds = sorted({r['data'].get('kind', '?') for r in recs if r['kind'] == 'diagnosis'})
     cmap = plt.get_cmap('tab10')
@@ -144,6 +153,8 @@ def _decisions(ax, recs, hide): # axes; journal records; discarded windows
     if not kinds: ax.text(0.5, 0.96, 'no diagnoses', transform=ax.transAxes, ha='center', va='top', color='0.3')
     for j,(a,b) in enumerate(hide):
         ax.axvspan(a, b, color='0.85', zorder=0, label='reverted arm (not shown)' if j == 0 else None)
+    grown = [r['step'] for r in recs if r['kind'] == 'event' and r['data'].get('event') == 'growth']
+    for j,x in enumerate(grown): ax.axvline(x, color='k', ls='--', lw=1, alpha=0.6, label='growth (next age)' if j == 0 else None)
     t, kw = ax.get_xaxis_transform(), dict(zorder=5, clip_on=False)
     acts = [r['step'] for r in recs if r['kind'] == 'action']
     if acts: ax.scatter(acts, [_ACT_Y]*len(acts), marker='^', s=70, c='k', transform=t, label='action', **kw)
@@ -155,26 +166,124 @@ def _decisions(ax, recs, hide): # axes; journal records; discarded windows
 
 def loss_figure(recs:list): # journal records
     "The report's loss plot: one training-loss curve, validation loss, diagnoses, actions, outcomes; the figure"
-    import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     hide = discarded(recs)
-    fig, ax = plt.subplots(figsize=(10, 4))
-    _train_curve(ax, recs, hide); _valid_curve(ax, recs, hide); _decisions(ax, recs, hide)
-    ax.set_xlabel('step'); ax.set_ylabel('cross-entropy loss (nats/token)')
-    ax.set_title('loss, with diagnoses (dotted), actions (triangles) and their outcomes')
-    ax.legend(fontsize=7, loc='upper right')
+    with plot_style():
+        fig, ax = plt.subplots(figsize=(10, 4))
+        _train_curve(ax, recs, hide); _valid_curve(ax, recs, hide); _decisions(ax, recs, hide)
+        ax.set_xlabel('step'); ax.set_ylabel('cross-entropy loss (nats/token)')
+        ax.set_title('loss, with diagnoses (dotted), actions (triangles) and their outcomes')
+        ax.legend(fontsize=7, loc='upper right')
+    return fig
+
+# %% ../nbs/14_report.ipynb #56d293b4
+def _expected(d): # an action record's data
+    "What the action was expected to do, in words (from its message, as the cycle writes it), or ''"
+    m = d.get('message') or ''
+    return m.split('; expected ', 1)[1] if '; expected ' in m else ''
+
+def action_rows(recs:list): # journal records
+    "One dict per action: step, action, diagnosis, params, evidence, expected, status (kept, reverted, ..., in flight), measured, decided"
+    rows = [dict(step=r['step'], action=r['data'].get('action') or r['data'].get('name'), diagnosis=r['data'].get('diagnosis'),
+                 params=r['data'].get('params') or {}, evidence=r['data'].get('evidence') or {}, expected=_expected(r['data']),
+                 status='in flight', measured=None, decided=None)
+            for r in sorted(recs, key=lambda r: r['step']) if r['kind'] == 'action']
+    for o in sorted((r for r in recs if r['kind'] == 'outcome'), key=lambda r: r['step']):
+        d = o['data']; name, w = d.get('action') or d.get('name'), d.get('window')
+        open_ = [x for x in rows if x['action'] == name and x['status'] == 'in flight' and x['step'] <= o['step']]
+        if w: open_ = [x for x in open_ if x['step'] == w[0]] or open_
+        if not open_ or name is None: continue
+        x = open_[0] if w else open_[-1]
+        x.update(status=d.get('decision') or ('kept' if d.get('kept') else 'reverted' if 'kept' in d else 'decided'),
+                 measured=d.get('measured'), decided=o['step'], expected=x['expected'] or d.get('expected') or '')
+    return rows
+
+# %% ../nbs/14_report.ipynb #bda45050
+_STATUS_COLOUR = {'kept': 'tab:green', 'reverted': 'tab:red', 'in flight': 'tab:orange', 'failed': 'tab:purple', 'undecided': 'tab:gray'}
+
+def _scalar_curve(ax, recs, key, hide, **kw): # axes; records; a scalar observation key; discarded windows
+    "Plot `key` of the training observations (else of the eval events); whether anything was drawn"
+    src = [r for r in recs if is_training_obs(r)] or [r for r in recs if r['kind'] == 'event' and r['data'].get('event') == 'eval']
+    s, v = _series(sorted(src, key=lambda r: r['step']), key, hide)
+    if s: ax.plot(s, v, **kw)
+    return bool(s)
+
+def overview_figure(recs:list): # journal records
+    "One page per run: losses with decisions, learning rate, gradient norm, diagnoses and the fate of their actions"
+    import matplotlib.pyplot as plt
+    hide = discarded(recs)
+    with plot_style():
+        fig, axs = plt.subplots(2, 2, figsize=(12, 7)); (a, b), (c, d) = axs
+        _train_curve(a, recs, hide); _valid_curve(a, recs, hide); _decisions(a, recs, hide)
+        a.set(xlabel='step', ylabel='loss (nats/token)', title='loss, diagnoses and actions'); a.legend(fontsize=6, loc='upper right')
+        if not _scalar_curve(b, recs, 'lr', hide, color='tab:green'): b.text(0.5, 0.5, 'no learning rate recorded', ha='center', transform=b.transAxes)
+        b.set(xlabel='step', ylabel='learning rate', title='learning rate used')
+        if _scalar_curve(c, recs, 'grad_norm', hide, color='tab:red'): c.set_yscale('log')
+        else: c.text(0.5, 0.5, 'no gradient norms (introspection off)', ha='center', transform=c.transAxes)
+        c.set(xlabel='step', ylabel='gradient norm (all weights)', title='gradient norm')
+        kinds = {}
+        for r in recs:
+            if r['kind'] == 'diagnosis': k = r['data'].get('kind', '?'); kinds[k] = kinds.get(k, 0) + 1
+        rows = action_rows(recs)
+        names = sorted(set(kinds) | {x['diagnosis'] or '(no diagnosis)' for x in rows})
+        y = np.arange(len(names))
+        if names:
+            d.barh(y - 0.2, [kinds.get(n, 0) for n in names], height=0.4, color='0.6', label='diagnosed (times)')
+            left = np.zeros(len(names))
+            for st in dict.fromkeys([x['status'] for x in rows]):
+                n = np.array([sum(1 for x in rows if (x['diagnosis'] or '(no diagnosis)') == k and x['status'] == st) for k in names])
+                d.barh(y + 0.2, n, left=left, height=0.4, color=_STATUS_COLOUR.get(st, 'tab:blue'), label=f"action {st}"); left += n
+            d.set_yticks(y); d.set_yticklabels(names, fontsize=8); d.legend(fontsize=7)
+        else: d.text(0.5, 0.5, 'no diagnoses: a healthy run', ha='center', transform=d.transAxes)
+        d.set(xlabel='count', title='diagnoses and their actions'); d.xaxis.get_major_locator().set_params(integer=True)
+        fig.tight_layout()
+    return fig
+
+# %% ../nbs/14_report.ipynb #8a03971e
+_NOT_METRICS = ('step', 'eval', 'final', 'valid_windows')   # eval-event fields that are counters, not measurements
+
+def eval_rows(recs:list): # journal records
+    "The evaluations' rows (what `metrics.csv` holds), in step order, the final whole-split evaluation left out"
+    return [{**r['data'], 'step': r['data'].get('step', r['step'])} for r in sorted(recs, key=lambda r: r['step'])
+            if r['kind'] == 'event' and r['data'].get('event') == 'eval' and not r['data'].get('final')]
+
+def metric_names(rows:list): # from `eval_rows`
+    "The numeric measurements in `rows`, in the order they first appear"
+    return [k for k in dict.fromkeys(k for r in rows for k in r)
+            if k not in _NOT_METRICS and any(isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool) for r in rows)]
+
+def metrics_figure(recs:list,           # journal records
+                   names:list=None,     # the metrics to draw (default: every one `metric_names` finds)
+                   ncols:int=3):        # panels per row
+    "One panel per evaluation metric against the step: `metrics_grid.png`"
+    import matplotlib.pyplot as plt
+    rows = eval_rows(recs); names = names or metric_names(rows)
+    check(rows and names, "the journal has no evaluations", "train with at least one evaluation (metacog train evaluates every --eval-every steps)")
+    nr = math.ceil(len(names)/ncols)
+    with plot_style():
+        fig, axs = plt.subplots(nr, ncols, figsize=(4*ncols, 2.8*nr), squeeze=False)
+        for ax, n in zip(axs.flat, names):
+            pts = [(r['step'], r[n]) for r in rows if isinstance(r.get(n), (int, float))]
+            ax.plot(*zip(*pts), 'o-', ms=3); ax.set(title=n, xlabel='step')
+        for ax in list(axs.flat)[len(names):]: ax.set_visible(False)
+        fig.tight_layout()
     return fig
 
 # %% ../nbs/14_report.ipynb #80a71e74
 def plot_report(recs:list, plots): # journal records; folder for the png files
     "Write the report's plots; returns the paths written"
-    import matplotlib; matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt   # no backend switch: in a notebook, inline plots go on working
     plots = Path(plots); plots.mkdir(parents=True, exist_ok=True)
     hide = discarded(recs)
     obs = [r for r in recs if r['kind'] == 'observation']; done = []
     def save(fig, name): p = plots/name; fig.savefig(p, dpi=90, bbox_inches='tight'); plt.close(fig); done.append(p)
-    save(loss_figure(recs), 'loss_diagnoses.png')
+    with plot_style(): _plots(recs, obs, hide, save)
+    return done
+
+def _plots(recs, obs, hide, save): # see `plot_report`
+    import matplotlib.pyplot as plt
+    save(loss_figure(recs), 'loss_diagnoses.png'); save(overview_figure(recs), 'overview.png')
+    if eval_rows(recs): save(metrics_figure(recs), 'metrics_grid.png')
     def heat(key, title, name, log=False, vmin=None, vmax=None):
         m = _matrix(obs, key, hide)
         if m is None: return
@@ -182,8 +291,8 @@ def plot_report(recs:list, plots): # journal records; folder for the png files
         fig, ax = plt.subplots(figsize=(10, 0.35*len(names) + 1.5))
         im = ax.imshow(np.log10(np.clip(a, 1e-12, None)) if log else a, aspect='auto', interpolation='nearest', cmap='viridis', vmin=vmin, vmax=vmax,
                        extent=(s[0], s[-1] if len(s) > 1 else s[0] + 1, len(names) - 0.5, -0.5))
-        ax.set_yticks(range(len(names))); ax.set_yticklabels(names, fontsize=7); ax.set_xlabel('step'); ax.set_title(title)
-        fig.colorbar(im, ax=ax); save(fig, name)
+        ax.set_yticks(range(len(names))); ax.set_yticklabels(names, fontsize=7); ax.set_xlabel('step'); ax.set_title(title); ax.grid(False)
+        fig.colorbar(im, ax=ax, label=title.split(' per ')[0]); save(fig, name)
     heat('layer_grad_norm', 'log10 gradient norm per layer', 'grad_norms.png', log=True)
     # activation statistics per block ("colorful dimension": one row per layer, colour = the statistic over time)
     stats = [k for k in ('act_mean', 'act_std', 'act_zero', 'act_sat') if _matrix(obs, k)]
@@ -192,7 +301,7 @@ def plot_report(recs:list, plots): # journal records; folder for the png files
         for ax, k in zip(axs[:, 0], stats):
             s, names, a = _matrix(obs, k, hide)
             im = ax.imshow(a, aspect='auto', interpolation='nearest', cmap='magma', extent=(s[0], s[-1] if len(s) > 1 else s[0]+1, len(names)-0.5, -0.5))
-            ax.set_yticks(range(len(names))); ax.set_yticklabels(names, fontsize=7); ax.set_title(k, fontsize=9); fig.colorbar(im, ax=ax)
+            ax.set_yticks(range(len(names))); ax.set_yticklabels(names, fontsize=7); ax.set_title(k, fontsize=9); ax.grid(False); fig.colorbar(im, ax=ax, label=k)
         axs[-1, 0].set_xlabel('step'); fig.suptitle('activation statistics per block'); save(fig, 'activations.png')
     # attention entropy per head
     rows = [(r['step'], r['data']['attn_entropy']) for r in obs if isinstance(r['data'].get('attn_entropy'), dict)]
@@ -205,19 +314,20 @@ def plot_report(recs:list, plots): # journal records; folder for the png files
         fig, ax = plt.subplots(figsize=(10, 0.25*len(names) + 1.5))
         im = ax.imshow(a, aspect='auto', interpolation='nearest', cmap='coolwarm', vmin=0, vmax=1, extent=(s[0], s[-1] if len(s) > 1 else s[0]+1, len(names)-0.5, -0.5))
         ax.set_yticks(range(len(names))); ax.set_yticklabels(names, fontsize=6); ax.set_xlabel('step')
-        ax.set_title('normalised attention entropy per head (0 collapsed, 1 uniform)'); fig.colorbar(im, ax=ax); save(fig, 'attention_entropy.png')
+        ax.set_title('normalised attention entropy per head (0 collapsed, 1 uniform)'); ax.grid(False); fig.colorbar(im, ax=ax, label='entropy / log(keys)'); save(fig, 'attention_entropy.png')
     m = _matrix(obs, 'layer_alpha', hide)
     if m:
         s, names, a = m
         fig, ax = plt.subplots(figsize=(10, 4))
         for n,row in zip(names, a): ax.plot(s, row, marker='.', label=n)
         ax.axhspan(2, 6, color='g', alpha=0.1, label='WeightWatcher 2..6')
-        ax.set_xlabel('step'); ax.set_ylabel('alpha'); ax.set_title('weight-spectrum alpha per layer'); ax.legend(fontsize=7); save(fig, 'alpha.png')
-    return done
+        ax.set_xlabel('step'); ax.set_ylabel('power-law exponent alpha'); ax.set_title('weight-spectrum alpha per layer'); ax.legend(fontsize=7); save(fig, 'alpha.png')
+
 
 # %% ../nbs/14_report.ipynb #f88b0272
 def report_run(run_dir,            # run directory (holds journal.jsonl), or a journal file
-               plots:bool=True):   # write plots to RUN_DIR/plots/
+               plots:bool=True,    # write plots to RUN_DIR/plots/
+               html:bool=False):   # also write the self-contained page RUN_DIR/report.html (`report_html`)
     "Print a readable timeline of a run from its journal (and write its plots); returns the text"
     rd = Path(run_dir)
     check(rd.exists(), f"run directory {str(rd)!r} does not exist", "pass the folder `metacog train` wrote (e.g. runs/20260101-120000)")
@@ -238,5 +348,68 @@ def report_run(run_dir,            # run directory (holds journal.jsonl), or a j
     if plots:
         ps = plot_report(recs, (rd if rd.is_dir() else rd.parent)/'plots')
         lines.append('plots: ' + ', '.join(str(p) for p in ps))
+    if html:
+        check(rd.is_dir(), "--html needs a run directory", "pass the run's folder, not its journal file")
+        lines.append(f"report page: {report_html(rd)}")
     print('\n'.join(lines))
     return '\n'.join(lines)
+
+# %% ../nbs/14_report.ipynb #714caee3
+_CSS = """body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse;font-size:.9em;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
+th{background:#f4f4f4}ul.timeline{list-style:none;padding-left:0}ul.timeline li{padding:.2em 0;border-bottom:1px dotted #eee}
+.k{display:inline-block;min-width:6.5em;font-weight:600}.diagnosis{color:#8a4b00}.action{color:#1f4e9a}.outcome{color:#2d6a2d}
+.event{color:#666}.kept{color:#2d6a2d;font-weight:600}.reverted,.failed{color:#b00020;font-weight:600}
+img{max-width:100%;border:1px solid #eee;margin:.5em 0}pre{background:#f8f8f8;padding:.6em;overflow-x:auto}"""
+
+def _png_b64(fig): # a matplotlib figure (closed here)
+    "The figure as base64 PNG data, for an <img> that needs no file"
+    import base64, io, matplotlib.pyplot as plt
+    b = io.BytesIO(); fig.savefig(b, format='png', dpi=80, bbox_inches='tight'); plt.close(fig)
+    return base64.b64encode(b.getvalue()).decode()
+
+def _cell(v): # any value
+    "A table cell's text"
+    import html
+    if isinstance(v, dict): v = ', '.join(f"{k}={fmt(x) if isinstance(x, float) else x}" for k,x in v.items())
+    elif isinstance(v, float): v = fmt(v)
+    return html.escape('' if v is None else str(v))
+
+def _table(rows:list, cols:list): # dicts; the keys to show
+    "An HTML table of `rows`"
+    head = ''.join(f"<th>{c}</th>" for c in cols)
+    body = ''.join('<tr>' + ''.join(f"<td class='{_cell(r.get(c)) if c == 'status' else ''}'>{_cell(r.get(c))}</td>" for c in cols) + '</tr>' for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+# %% ../nbs/14_report.ipynb #fab20d19
+def report_html(run_dir,      # run directory (holds journal.jsonl)
+                out=None):    # the HTML file to write (default: RUN_DIR/report.html)
+    "Write the run's report as one self-contained HTML page (plots inlined); returns its path"
+    import html
+    rd = Path(run_dir)
+    check(rd.is_dir(), f"run directory {str(rd)!r} does not exist", "pass the folder `metacog train` wrote (e.g. runs/20260101-120000)")
+    recs = read_journal(rd/'journal.jsonl')
+    check(recs, f"no journal records in {str(rd)!r} (journal.jsonl is missing or empty)", "pass a run directory written by `metacog train`")
+    cfg = json.loads((rd/'config.json').read_text()) if (rd/'config.json').exists() else {}
+    e = html.escape
+    parts = [f"<h1>metacog report: {e(rd.resolve().name)}</h1>",
+             f"<p>{len(recs)} journal records, steps {recs[0]['step']}..{max(r['step'] for r in recs)}.</p>"]
+    obs = observed(recs)
+    if obs: parts += ["<h2>What was observed</h2>", f"<p>{e(obs[0])}</p><ul>" + ''.join(f"<li>{e(l.strip())}</li>" for l in obs[1:]) + "</ul>"]
+    parts.append("<h2>Timeline</h2>")
+    items = [(r['kind'], r['data'].get('message') or timeline([r])[0].split('] ', 1)[-1]) for r in sorted(recs, key=lambda r: r['step'])
+             if r['kind'] != 'observation']
+    parts.append("<ul class='timeline'>" + ''.join(f"<li><span class='k {k}'>{k}</span> {e(m)}</li>" for k,m in items) + "</ul>"
+                 if items else "<p>No diagnoses, actions or events: a healthy run.</p>")
+    rows = action_rows(recs)
+    if rows: parts += ["<h2>Actions</h2>", _table(rows, ['step', 'diagnosis', 'action', 'params', 'evidence', 'expected', 'status', 'measured', 'decided'])]
+    figs = [('overview', overview_figure(recs)), ('loss', loss_figure(recs))]
+    if eval_rows(recs): figs.append(('evaluation metrics', metrics_figure(recs)))
+    parts.append("<h2>Plots</h2>" + ''.join(f"<figure><img alt='{t}' src='data:image/png;base64,{_png_b64(f)}'><figcaption>{t}</figcaption></figure>" for t,f in figs))
+    if cfg:
+        flat = {k: (json.dumps(v) if isinstance(v, (dict, list)) else v) for k,v in cfg.items()}
+        parts += ["<h2>Configuration</h2>", _table([dict(option=k, value=v) for k,v in flat.items()], ['option', 'value'])]
+    page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>metacog report: {e(rd.resolve().name)}</title>"
+            f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>")
+    return atomic_write(Path(out) if out else rd/'report.html', page)

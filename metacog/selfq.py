@@ -110,10 +110,16 @@ class Question:
     expected:str=None         # the right answer, when known (cloze prompts, world facts)
     source:str='template'     # where it came from
     @property
-    def id(self): return hashlib.sha1(f"{self.kind}|{self.text}".encode()).hexdigest()[:12]
-    def to_dict(self): return dict(asdict(self), id=self.id)
+    def id(self):
+        "A stable id: the first 12 hex digits of the SHA-1 of kind and text"
+        return hashlib.sha1(f"{self.kind}|{self.text}".encode()).hexdigest()[:12]
+    def to_dict(self):
+        "The question as plain JSON values, with its `id`"
+        return dict(asdict(self), id=self.id)
     @classmethod
-    def from_dict(cls, d): return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+    def from_dict(cls, d):
+        "A `Question` from `to_dict`'s output (unknown keys, such as `id`, are ignored)"
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 # %% ../nbs/08_selfq.ipynb #04f8a4ce
 def templates_for(age:int=0,   # the model's THAU age
@@ -321,8 +327,12 @@ class Answer:
     semantic_entropy:float=0.  # entropy (nats) of the clusters of equal answers, greedy included
     correct:bool=None          # matches `question.expected` (None when no answer is known)
     @property
-    def confidence(self): return math.exp(self.mean_logprob)
-    def to_dict(self): return dict(asdict(self), question=self.question.to_dict(), confidence=self.confidence)
+    def confidence(self):
+        "The answer's confidence: the geometric-mean token probability, `exp(mean_logprob)`"
+        return math.exp(self.mean_logprob)
+    def to_dict(self):
+        "The answer as plain JSON values, with its question and `confidence`"
+        return dict(asdict(self), question=self.question.to_dict(), confidence=self.confidence)
 
 # %% ../nbs/08_selfq.ipynb #9bff6e12
 def is_correct(answer:str,   # the model's answer
@@ -378,13 +388,20 @@ class Gap:
     confidence:float=None      # the answer's confidence
     closed:bool=None           # after learning: answered without any signal (and right, when the answer is known)
     @property
-    def id(self): return self.question.id
+    def id(self):
+        "The id of the gap's question"
+        return self.question.id
     def message(self):
+        "One line for the journal: the question, the answer and the evidence of each signal"
         ev = '; '.join(f"{k} ({', '.join(f'{a}={_fmtv(b)}' for a,b in v.items())})" for k,v in self.signals.items())
         return f"gap on {self.question.text!r}: answered {self.answer!r}: {ev}"
-    def to_dict(self): return dict(asdict(self), question=self.question.to_dict(), id=self.id)
+    def to_dict(self):
+        "The gap as plain JSON values, with its question and `id`"
+        return dict(asdict(self), question=self.question.to_dict(), id=self.id)
     @classmethod
-    def from_dict(cls, d): return cls(Question.from_dict(d['question']), d['answer'], d['signals'], d.get('confidence'), d.get('closed'))
+    def from_dict(cls, d):
+        "A `Gap` from `to_dict`'s output"
+        return cls(Question.from_dict(d['question']), d['answer'], d['signals'], d.get('confidence'), d.get('closed'))
 
 def _fmtv(v): return f"{v:.3g}" if isinstance(v, float) else repr(v)
 
@@ -422,8 +439,12 @@ class Limits:
         store_attr('per_hour,per_day,min_interval')
         self.clock, self.times = clock or time.time, list(times or [])
     @classmethod
-    def off(cls, clock=None): return cls(math.inf, math.inf, 0., clock)
-    def state(self): return dict(times=self.times)
+    def off(cls, clock=None):
+        "Limits that never refuse (no cap per hour or day, no minimum interval)"
+        return cls(math.inf, math.inf, 0., clock)
+    def state(self):
+        "What a saved state needs to restore the limits: the times of earlier questions"
+        return dict(times=self.times)
 
 # %% ../nbs/08_selfq.ipynb #7fa0b279
 @patch
@@ -516,6 +537,7 @@ class OllamaTeacher:
 # %% ../nbs/08_selfq.ipynb #c61245da
 @patch
 def generate(self:OllamaTeacher, prompt:str, max_tokens:int=128):
+    "The Ollama server's completion of `prompt` (at most `max_tokens` tokens), retried on connection errors"
     body = json.dumps(dict(model=self.model, prompt=prompt, stream=False, options=dict(num_predict=max_tokens))).encode()
     req = urllib.request.Request(self.url + '/api/generate', data=body, headers={'Content-Type': 'application/json'})
     err = None
@@ -547,6 +569,7 @@ class TransformersTeacher:
 # %% ../nbs/08_selfq.ipynb #6331c413
 @patch
 def generate(self:TransformersTeacher, prompt:str, max_tokens:int=128):
+    "The local `transformers` model's greedy completion of `prompt` (at most `max_tokens` new tokens)"
     from transformers import AutoModelForCausalLM, AutoTokenizer
     if self.m is None:
         try: self.tok, self.m = AutoTokenizer.from_pretrained(self.path), AutoModelForCausalLM.from_pretrained(self.path).to(self.device).eval()
@@ -630,11 +653,13 @@ class SelfQuestioner:
             self.state['stats'] = dict(_STATS0) | self.state['stats']
         self.limits.times = list(self.state.get('limits') or self.limits.times)
 
-    log_path = property(lambda self: self.dir/'activity_log.json')
+    log_path = property(lambda self: self.dir/'activity_log.json', doc="The questioner's saved state (`activity_log.json`)")
 
 # %% ../nbs/08_selfq.ipynb #cbe8da26
 @patch
-def qa_path(self:SelfQuestioner): return self.dir/f"qa_{time.strftime('%Y%m%d', time.gmtime(self.clock()))}.jsonl"
+def qa_path(self:SelfQuestioner):
+    "Today's file of questions and answers (`qa_YYYYMMDD.jsonl`, UTC)"
+    return self.dir/f"qa_{time.strftime('%Y%m%d', time.gmtime(self.clock()))}.jsonl"
 
 @patch
 def get_stats(self:SelfQuestioner):

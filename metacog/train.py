@@ -25,18 +25,23 @@ from .model import *
 from .model import _save_tokenizer
 
 # %% auto #0
-__all__ = ['SCHEDULERS', 'CARD_DATA', 'CARD_METRICS', 'BitsPerToken', 'AMP', 'NonFiniteGuard', 'lr_at', 'mom_at', 'StepSchedule',
-           'StepLimit', 'RunLogger', 'plot_run', 'EvalBar', 'corpus_sha1', 'tok_fingerprint', 'unfit_state',
-           'save_checkpoint', 'checkpoint_problem', 'find_checkpoint', 'latest_checkpoint', 'load_checkpoint',
-           'Checkpoint', 'restore_last_good', 'EarlyStop', 'metacog_learner', 'run_card', 'evaluate_full']
+__all__ = ['SCHEDULERS', 'LEARNER_CBS', 'CARD_DATA', 'CARD_METRICS', 'BitsPerToken', 'AMP', 'NonFiniteGuard', 'lr_at', 'mom_at',
+           'StepSchedule', 'StepLimit', 'RunLogger', 'plot_run', 'EvalBar', 'corpus_sha1', 'tok_fingerprint',
+           'unfit_state', 'save_checkpoint', 'checkpoint_problem', 'find_checkpoint', 'latest_checkpoint',
+           'load_checkpoint', 'Checkpoint', 'restore_last_good', 'EarlyStop', 'metacog_learner', 'run_card',
+           'evaluate_full']
 
 # %% ../nbs/03_train.ipynb #6eceffec
 class BitsPerToken(AvgLoss):
     "Validation cross-entropy in bits per token (the loss divided by ln 2)"
     @property
-    def value(self): return self.total/self.count/math.log(2) if self.count != 0 else None
+    def value(self):
+        "The mean loss so far in bits (None before the first batch)"
+        return self.total/self.count/math.log(2) if self.count != 0 else None
     @property
-    def name(self): return "bits_per_token"
+    def name(self):
+        "The metric's column name"
+        return "bits_per_token"
 
 # %% ../nbs/03_train.ipynb #a3432266
 class AMP(MixedPrecision):
@@ -191,7 +196,6 @@ def load_metacog_state(self:RunLogger, s:dict): # a dict from `metacog_state`
 # %% ../nbs/03_train.ipynb #01a65cd1
 def plot_run(learn, fname=None):
     "Plot training loss by step with the validation loss at each evaluation; save to `fname` if given"
-    import matplotlib; matplotlib.use('Agg') if fname else None
     import matplotlib.pyplot as plt
     evals = learn.journal.filter('event', event='eval')
     fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -433,6 +437,19 @@ def _wd_groups(model):
     nod = [p for p in model.parameters() if p.ndim < 2]
     return [g for g in (dec, nod) if g]
 
+LEARNER_CBS = {}   # optional callbacks `metacog_learner` adds by name; higher layers register theirs ('dashboard': metacog.dashboard)
+
+def _dashboard(on, cbs): # the `dashboard` argument; the callbacks so far
+    "The dashboard callback `metacog_learner` adds, as a list (empty when off or already given)"
+    if any(type(c).__name__ == 'Dashboard' for c in cbs): return []
+    if on is None:
+        try: import ipywidgets; ok = True
+        except ImportError: ok = False
+        on = in_kernel() and ok and 'dashboard' in LEARNER_CBS
+    if not on: return []
+    check('dashboard' in LEARNER_CBS, "the dashboard is not loaded", "import metacog.dashboard (or `from metacog.all import *`) first")
+    return [LEARNER_CBS['dashboard']()]
+
 def metacog_learner(dls,                    # `DataLoaders` of `(x, y)` token windows (see `lm_dls`)
                     model,                  # a causal LM returning logits, e.g. from `make_model`
                     lr:float=3e-3,          # peak learning rate
@@ -452,6 +469,7 @@ def metacog_learner(dls,                    # `DataLoaders` of `(x, y)` token wi
                     max_nonfinite:int=1,    # consecutive non-finite losses (skipped) before stopping with an error
                     journal=None,           # a `Journal` to use (default: the run's, or in memory)
                     cbs=None,               # more callbacks
+                    dashboard:bool=None,    # the live notebook view (import metacog.dashboard first); None: on in a notebook when it is imported
                     **kwargs):              # passed to `Learner`
     "A fastai `Learner` for causal language modelling with metacog's training features"
     check(grad_accum >= 1, f"grad_accum must be at least 1, got {grad_accum}", "pass --grad-accum 1 or more")
@@ -461,6 +479,7 @@ def metacog_learner(dls,                    # `DataLoaders` of `(x, y)` token wi
     groups = _wd_groups(model)
     opt_func = partial(OptimWrapper, opt=partial(torch.optim.AdamW, betas=betas, eps=eps))
     cbs = L(cbs) + [RunLogger(), NonFiniteGuard(max_nonfinite), EvalBar()]
+    cbs += _dashboard(dashboard, cbs)
     if max_grad_norm: cbs.append(GradientClip(max_grad_norm))
     if grad_accum > 1: cbs.append(GradientAccumulation(dls.train.bs*grad_accum))
     if precision != 'fp32': cbs.append(AMP(precision))
