@@ -45,6 +45,7 @@ class Dashboard(Callback):
         check(mode == 'off' or _has_widgets(), "the dashboard needs ipywidgets", "pip install 'metacog[notebook]'")
         store_attr()
         self.losses, self.recs, self.obs, self.draws, self._seen, self._jnl, self._nf = [], [], [], [], 0, None, 0
+        self._layers_key = None
         self.widget, self.images, self.html, self.figs, self.lines = None, {}, {}, {}, {}
         self.next_draw, self.secs = 0., 0.
 
@@ -158,7 +159,7 @@ def _draw_loss(self:Dashboard):
         ax.scatter([r['step'] for r in rows], [0.04]*len(rows), marker='^', s=60, transform=t, clip_on=False, zorder=5,
                    color=_STATUS_COLOUR.get(st, 'tab:gray'), label=f"action {st}")
     ax.set(xlabel='step', ylabel='loss (nats/token)', title='loss, diagnoses (dotted) and actions (triangles, by outcome)')
-    ax.legend(fontsize=7, loc='upper right'); fig.tight_layout()
+    ax.legend(fontsize=7, loc='upper right'); fig.subplots_adjust(left=0.08, right=0.985, top=0.9, bottom=0.15)   # fixed: tight_layout is 40% of a redraw
     return fig
 
 # %% ../nbs/14a_dashboard.ipynb #38f3932e
@@ -185,7 +186,7 @@ def _draw_layers(self:Dashboard):
         a2.set_yticks(range(len(last))); a2.set_yticklabels(list(last), fontsize=6); a2.set(xlabel='head', title='attention entropy (now)'); a2.set_xticks(range(w)); a2.grid(False)
         fig.colorbar(im, ax=a2, label='0 one token .. 1 uniform'); self.lines['attn'] = arr
     else: a2.set_axis_off()
-    self.lines['grad'] = g; fig.tight_layout()
+    self.lines['grad'] = g; fig.subplots_adjust(left=0.15, right=0.92, top=0.9, bottom=0.13, wspace=0.6)
     return fig
 
 # %% ../nbs/14a_dashboard.ipynb #b757f63f
@@ -234,7 +235,8 @@ def draw(self:Dashboard,
     if figures:
         with plot_style():
             self.images['loss'].value = _png(self._draw_loss())
-            self.images['layers'].value = _png(self._draw_layers())
+            key = (len(self.obs), len(discarded(self.recs)))   # the layers view changes only with new observations
+            if key != self._layers_key: self.images['layers'].value, self._layers_key = _png(self._draw_layers()), key
     self.html['diagnoses'].value = html_table(self.diagnosed, ['step', 'kind', 'severity', 'confidence', 'evidence', 'suggested', 'times'], 'no diagnoses yet')
     self.html['actions'].value = html_table(self.acted, ['step', 'diagnosis', 'action', 'params', 'expected', 'status', 'measured', 'decided'], 'no actions yet')
     self.header.value = self._head()
