@@ -13,11 +13,10 @@ from fastcore.all import *
 from fastai.callback.core import Callback
 from .core import *
 from .train import LEARNER_CBS
-from .report import discarded, action_rows, eval_rows, plot_style, _matrix, _cell, _STATUS_COLOUR
+from .report import discarded, action_rows, eval_rows, plot_style, html_table, _matrix, _STATUS_COLOUR
 
 # %% auto #0
-__all__ = ['DASH_EVERY', 'DASH_MAX_COST', 'DASH_MAX_POINTS', 'DASH_VIEWS', 'Dashboard', 'torch_to_floats', 'diagnosis_rows',
-           'html_table']
+__all__ = ['DASH_EVERY', 'DASH_MAX_COST', 'DASH_MAX_POINTS', 'DASH_VIEWS', 'Dashboard', 'torch_to_floats', 'diagnosis_rows']
 
 # %% ../nbs/14a_dashboard.ipynb #850336c6
 DASH_EVERY = 2.0      # seconds between redraws at least: a loss curve a person follows by eye needs no more
@@ -45,7 +44,7 @@ class Dashboard(Callback):
         check(mode == 'off' or _has_widgets(), "the dashboard needs ipywidgets", "pip install 'metacog[notebook]'")
         store_attr()
         self.losses, self.recs, self.obs, self.draws, self._seen, self._jnl, self._nf = [], [], [], [], 0, None, 0
-        self._layers_key = None
+        self._layers_key, self.hide = None, []
         self.widget, self.images, self.html, self.figs, self.lines = None, {}, {}, {}, {}
         self.next_draw, self.secs = 0., 0.
 
@@ -112,7 +111,7 @@ def loss_points(self:Dashboard):
     if n < len(self.losses):
         self.losses[n:] = [(s, v) for (s,_), v in zip(self.losses[n:], torch_to_floats([l for _,l in self.losses[n:]]))]
         self._nf = len(self.losses)
-    hide, k = discarded(self.recs), max(1, math.ceil(len(self.losses)/self.max_points))
+    hide, k = self.hide, max(1, math.ceil(len(self.losses)/self.max_points))
     pts = self.losses[::k]
     if pts and pts[-1] is not self.losses[-1]: pts = pts + [self.losses[-1]]
     return [a for a,_ in pts], [math.nan if any(a <= x < b for a,b in hide) else y for x,y in pts]
@@ -153,7 +152,7 @@ def _draw_loss(self:Dashboard):
             ax.axvline(x, ls=':', lw=1, color=f"C{(i+2) % 10}", label=f"diagnosis: {k}" if j == 0 else None)
     for j,x in enumerate(r['step'] for r in self.recs if r['kind'] == 'event' and r['data'].get('event') == 'growth'):
         ax.axvline(x, color='k', ls='--', lw=1, alpha=0.6, label='growth (next age)' if j == 0 else None)
-    for j,(a,b) in enumerate(discarded(self.recs)): ax.axvspan(a, b, color='0.88', zorder=0, label='discarded arm' if j == 0 else None)
+    for j,(a,b) in enumerate(self.hide): ax.axvspan(a, b, color='0.88', zorder=0, label='discarded arm' if j == 0 else None)
     t = ax.get_xaxis_transform()
     for st, rows in groupby(action_rows(self.recs), itemgetter('status')).items():
         ax.scatter([r['step'] for r in rows], [0.04]*len(rows), marker='^', s=60, transform=t, clip_on=False, zorder=5,
@@ -167,7 +166,7 @@ def _draw_loss(self:Dashboard):
 def _draw_layers(self:Dashboard):
     "Redraw the layers view: gradient norm per layer over time, attention entropy per head now"
     fig = self.figs.get('layers') or _figure(9, 4.2); self.figs['layers'] = fig
-    fig.clear(); g = _matrix(self.obs, 'layer_grad_norm', discarded(self.recs))
+    fig.clear(); g = _matrix(self.obs, 'layer_grad_norm', self.hide)
     att = [r['data']['attn_entropy'] for r in self.obs if isinstance(r['data'].get('attn_entropy'), dict)]
     if g is None and not att:
         fig.text(0.5, 0.5, 'per-layer views need introspection (level 2 or above for attention)', ha='center'); return fig
@@ -199,18 +198,6 @@ def diagnosis_rows(recs:list): # journal records
                        evidence=d.get('evidence') or {}, suggested=', '.join(d.get('suggested_actions') or []), times=n[k])
     return sorted(last.values(), key=lambda x: -x['step'])
 
-def html_table(rows:list, cols:list, empty:str): # dicts; keys to show; the text when there are none
-    "A small HTML table of `rows` for a widget"
-    if not rows: return f"<p style='color:#666'>{html.escape(empty)}</p>"
-    td = lambda r,c: f"<td style='padding:2px 8px;border-bottom:1px solid #eee;{_style(r, c)}'>{_cell(r.get(c))}</td>"
-    return ("<table style='border-collapse:collapse;font-size:12px'><tr>" + ''.join(f"<th style='text-align:left;padding:2px 8px'>{c}</th>" for c in cols)
-            + '</tr>' + ''.join('<tr>' + ''.join(td(r, c) for c in cols) + '</tr>' for r in rows) + '</table>')
-
-def _style(r, c): # a row; a column
-    "The colour of a status or severity cell"
-    if c == 'status': return f"color:{_STATUS_COLOUR.get(r.get(c), 'inherit').replace('tab:', '')};font-weight:600"
-    if c == 'severity': return dict(critical='color:#b00020;font-weight:600', warning='color:#8a4b00').get(r.get(c), '')
-    return ''
 
 # %% ../nbs/14a_dashboard.ipynb #59533765
 @patch
@@ -230,12 +217,12 @@ def draw(self:Dashboard,
     "Read the run's new records and refresh the views; the time it took counts against the budget"
     t = time.perf_counter()
     if self.widget is None: self._build()
-    self._read()
+    self._read(); self.hide = discarded(self.recs)   # the arms the run threw away: every view leaves them out
     self.diagnosed, self.acted = diagnosis_rows(self.recs), action_rows(self.recs)
     if figures:
         with plot_style():
             self.images['loss'].value = _png(self._draw_loss())
-            key = (len(self.obs), len(discarded(self.recs)))   # the layers view changes only with new observations
+            key = (len(self.obs), len(self.hide))   # the layers view changes only with new observations
             if key != self._layers_key: self.images['layers'].value, self._layers_key = _png(self._draw_layers()), key
     self.html['diagnoses'].value = html_table(self.diagnosed, ['step', 'kind', 'severity', 'confidence', 'evidence', 'suggested', 'times'], 'no diagnoses yet')
     self.html['actions'].value = html_table(self.acted, ['step', 'diagnosis', 'action', 'params', 'expected', 'status', 'measured', 'decided'], 'no actions yet')

@@ -6,7 +6,7 @@ Docs: https://metacog-dev.github.io/metacog/report.html.md"""
 
 # %% ../nbs/14_report.ipynb #c81a1282
 from __future__ import annotations
-import math, json, contextlib
+import math, json, contextlib, html
 from pathlib import Path
 import numpy as np
 from fastcore.all import *
@@ -14,7 +14,8 @@ from .core import *
 
 # %% auto #0
 __all__ = ['discarded', 'is_training_obs', 'is_discarded', 'timeline', 'observed', 'plot_style', 'loss_figure', 'action_rows',
-           'overview_figure', 'eval_rows', 'metric_names', 'metrics_figure', 'plot_report', 'report_run', 'report_html']
+           'overview_figure', 'eval_rows', 'metric_names', 'metrics_figure', 'plot_report', 'report_run', 'html_table',
+           'report_html']
 
 # %% ../nbs/14_report.ipynb #3c43862a
 def discarded(recs:list): # journal records
@@ -360,7 +361,7 @@ h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ddd;padding-bott
 table{border-collapse:collapse;font-size:.9em;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
 th{background:#f4f4f4}ul.timeline{list-style:none;padding-left:0}ul.timeline li{padding:.2em 0;border-bottom:1px dotted #eee}
 .k{display:inline-block;min-width:6.5em;font-weight:600}.diagnosis{color:#8a4b00}.action{color:#1f4e9a}.outcome{color:#2d6a2d}
-.event{color:#666}.kept{color:#2d6a2d;font-weight:600}.reverted,.failed{color:#b00020;font-weight:600}
+.event{color:#666}
 img{max-width:100%;border:1px solid #eee;margin:.5em 0}pre{background:#f8f8f8;padding:.6em;overflow-x:auto}"""
 
 def _png_b64(fig): # a matplotlib figure (closed here)
@@ -376,11 +377,18 @@ def _cell(v): # any value
     elif isinstance(v, float): v = fmt(v)
     return html.escape('' if v is None else str(v))
 
-def _table(rows:list, cols:list): # dicts; the keys to show
-    "An HTML table of `rows`"
-    head = ''.join(f"<th>{c}</th>" for c in cols)
-    body = ''.join('<tr>' + ''.join(f"<td class='{_cell(r.get(c)) if c == 'status' else ''}'>{_cell(r.get(c))}</td>" for c in cols) + '</tr>' for r in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+def html_table(rows:list, cols:list, empty:str): # dicts; keys to show; the text when there are none
+    "An HTML table of `rows` with its styles inline (it reads the same in the report page and in a widget)"
+    if not rows: return f"<p style='color:#666'>{html.escape(empty)}</p>"
+    td = lambda r,c: f"<td style='padding:2px 8px;border-bottom:1px solid #eee;{_style(r, c)}'>{_cell(r.get(c))}</td>"
+    return ("<table style='border-collapse:collapse;font-size:12px'><tr>" + ''.join(f"<th style='text-align:left;padding:2px 8px'>{c}</th>" for c in cols)
+            + '</tr>' + ''.join('<tr>' + ''.join(td(r, c) for c in cols) + '</tr>' for r in rows) + '</table>')
+
+def _style(r, c): # a row; a column
+    "The colour of a status or severity cell"
+    if c == 'status': return f"color:{_STATUS_COLOUR.get(r.get(c), 'inherit').replace('tab:', '')};font-weight:600"
+    if c == 'severity': return dict(critical='color:#b00020;font-weight:600', warning='color:#8a4b00').get(r.get(c), '')
+    return ''
 
 # %% ../nbs/14_report.ipynb #fab20d19
 def report_html(run_dir,      # run directory (holds journal.jsonl)
@@ -403,13 +411,13 @@ def report_html(run_dir,      # run directory (holds journal.jsonl)
     parts.append("<ul class='timeline'>" + ''.join(f"<li><span class='k {k}'>{k}</span> {e(m)}</li>" for k,m in items) + "</ul>"
                  if items else "<p>No diagnoses, actions or events: a healthy run.</p>")
     rows = action_rows(recs)
-    if rows: parts += ["<h2>Actions</h2>", _table(rows, ['step', 'diagnosis', 'action', 'params', 'evidence', 'expected', 'status', 'measured', 'decided'])]
+    if rows: parts += ["<h2>Actions</h2>", html_table(rows, ['step', 'diagnosis', 'action', 'params', 'evidence', 'expected', 'status', 'measured', 'decided'], 'no actions')]
     figs = [('overview', overview_figure(recs)), ('loss', loss_figure(recs))]
     if eval_rows(recs): figs.append(('evaluation metrics', metrics_figure(recs)))
     parts.append("<h2>Plots</h2>" + ''.join(f"<figure><img alt='{t}' src='data:image/png;base64,{_png_b64(f)}'><figcaption>{t}</figcaption></figure>" for t,f in figs))
     if cfg:
         flat = {k: (json.dumps(v) if isinstance(v, (dict, list)) else v) for k,v in cfg.items()}
-        parts += ["<h2>Configuration</h2>", _table([dict(option=k, value=v) for k,v in flat.items()], ['option', 'value'])]
+        parts += ["<h2>Configuration</h2>", html_table([dict(option=k, value=v) for k,v in flat.items()], ['option', 'value'], 'no options')]
     page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>metacog report: {e(rd.resolve().name)}</title>"
             f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>")
     return atomic_write(Path(out) if out else rd/'report.html', page)

@@ -441,7 +441,7 @@ LEARNER_CBS = {}   # optional callbacks `metacog_learner` adds by name; higher l
 
 def _dashboard(on, cbs): # the `dashboard` argument; the callbacks so far
     "The dashboard callback `metacog_learner` adds, as a list (empty when off or already given)"
-    if any(type(c).__name__ == 'Dashboard' for c in cbs): return []
+    if 'dashboard' in LEARNER_CBS and any(isinstance(c, LEARNER_CBS['dashboard']) for c in cbs): return []
     if on is None:
         try: import ipywidgets; ok = True
         except ImportError: ok = False

@@ -3,12 +3,7 @@ import json, os, signal, shutil, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
 
-def env(home):
-    "The environment of a user whose home is `home` (the cycle's strategy file lives there)"
-    return {**os.environ, 'HOME': str(home)}
-
-def metacog(*args, cwd, timeout=None):   # no wall-clock bound: a loaded machine is slow, not wrong
-    return subprocess.run(['metacog', *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env(cwd))
+from conftest import metacog, user_env as env
 
 def test_train_default(tmp_path):
     "README's first command: `metacog train` with no arguments trains on the bundled corpus and leaves a run directory."

@@ -3,11 +3,10 @@ import json, os, shutil, signal, subprocess, time
 from pathlib import Path
 import pytest
 
-def env(home):   # a user whose home is `home`; one torch thread: the models are tiny, and two threads contend on a shared machine
-    return {**os.environ, 'HOME': str(home), 'OMP_NUM_THREADS': '1'}
+from conftest import metacog as _metacog, user_env
 
-def metacog(*args, cwd, timeout=None):   # no wall-clock bound: a loaded machine is slow, not wrong
-    return subprocess.run(['metacog', *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env(cwd))
+def env(home): return user_env(home, OMP_NUM_THREADS='1')   # one torch thread: the models are tiny, two threads contend on a shared machine
+def metacog(*args, cwd, timeout=None): return _metacog(*args, cwd=cwd, timeout=timeout, env=env(cwd))
 
 @pytest.fixture
 def one_thread():

@@ -3,8 +3,7 @@ import subprocess
 from pathlib import Path
 import torch
 
-def metacog(*args, cwd, timeout=None):
-    return subprocess.run(['metacog', *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+from conftest import metacog
 
 def test_report_cli(tmp_path):
     torch.set_num_threads(1)

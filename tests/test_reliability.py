@@ -8,9 +8,7 @@ from safetensors.torch import load_file
 
 O = ['--preset', 'micro', '--eval-every', '10', '--batch-size', '8', '--max-length', '64', '--quiet']
 
-def metacog(*args, cwd):
-    "`metacog ARGS` as a user runs it: a new process"
-    return subprocess.run(['metacog', *map(str, args)], cwd=cwd, capture_output=True, text=True, env={**os.environ, 'HOME': str(cwd)})
+from conftest import metacog
 
 class Result:
     def __init__(self, returncode, stderr): self.returncode, self.stderr = returncode, stderr

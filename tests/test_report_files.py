@@ -2,8 +2,7 @@
 import json, os, subprocess
 import pytest
 
-def metacog(*args, cwd):
-    return subprocess.run(['metacog', *map(str, args)], cwd=cwd, capture_output=True, text=True, env={**os.environ, 'HOME': str(cwd)})
+from conftest import metacog
 
 @pytest.fixture(scope='module')
 def run(tmp_path_factory):

@@ -7,8 +7,7 @@ import pytest
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser') or shutil.which('google-chrome')
 DOC_IMAGES = os.environ.get('METACOG_DOC_IMAGES')   # a folder: also copy the screenshot there (nbs/images for the docs)
 
-def metacog(*args, cwd):
-    return subprocess.run(['metacog', *map(str, args)], cwd=cwd, capture_output=True, text=True, env={**os.environ, 'HOME': str(cwd)})
+from conftest import metacog
 
 @pytest.fixture(scope='module')
 def page(tmp_path_factory):
