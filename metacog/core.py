@@ -6,7 +6,7 @@ Docs: https://metacog-dev.github.io/metacog/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #d3045dc4
 from __future__ import annotations
-import json, os, math, time, random, inspect, tempfile, shutil, contextlib, statistics, hashlib, errno, ctypes
+import sys, json, os, math, time, random, inspect, tempfile, shutil, contextlib, statistics, hashlib, errno, ctypes
 try: import fcntl
 except ImportError: fcntl = None   # Windows: no advisory locks (see `RunLock`)
 from pathlib import Path
@@ -15,11 +15,11 @@ import numpy as np
 from fastcore.all import *
 
 # %% auto #0
-__all__ = ['JOURNAL_KINDS', 'SEVERITIES', 'MetacogError', 'check', 'check_number', 'to_jsonable', 'recover_dir', 'atomic_path',
-           'atomic_write', 'atomic_write_json', 'Journal', 'read_journal', 'RunDir', 'new_run_dir', 'RunLock',
-           'file_lock', 'sha256_file', 'folder_sums', 'bad_files', 'disk_error', 'disk_errors', 'writable_dir',
-           'clean_tmp', 'Diagnosis', 'get_rng_states', 'set_rng_states', 'safe_load', 'fmt', 'robust_z', 'print_table',
-           'median_ratio', 'in_kernel']
+__all__ = ['JOURNAL_KINDS', 'SEVERITIES', 'MetacogError', 'check', 'need', 'check_number', 'to_jsonable', 'recover_dir',
+           'atomic_path', 'atomic_write', 'atomic_write_json', 'Journal', 'read_journal', 'RunDir', 'new_run_dir',
+           'RunLock', 'file_lock', 'sha256_file', 'folder_sums', 'bad_files', 'disk_error', 'disk_errors',
+           'writable_dir', 'clean_tmp', 'Diagnosis', 'get_rng_states', 'set_rng_states', 'safe_load', 'fmt', 'robust_z',
+           'print_table', 'median_ratio', 'in_kernel']
 
 # %% ../nbs/00_core.ipynb #81fe5336
 class MetacogError(ValueError):
@@ -34,6 +34,17 @@ class MetacogError(ValueError):
 def check(cond, problem:str, fix:str):
     "Raise `MetacogError(problem, fix)` unless `cond`"
     if not cond: raise MetacogError(problem, fix)
+
+# %% ../nbs/00_core.ipynb #677a6043
+def need(module:str, # the package to import (`'peft'`, `'flwr'`)
+         extra:str,  # the metacog extra that installs it (`'federated'`)
+         what:str):  # what needs it, for the message (`'LoRA fine-tuning'`)
+    "Import `module`, or raise a `MetacogError` naming the extra that installs it"
+    try: __import__(module)
+    except ImportError:
+        raise MetacogError(f"{what} needs the `{module}` package, which is not installed",
+                           f'pip install "metacog[{extra}]" (or `pip install {module}`)') from None
+    return sys.modules[module]
 
 # %% ../nbs/00_core.ipynb #42bba527
 def _interval(lo, hi, lo_open, hi_open):

@@ -13,7 +13,8 @@ from fastcore.all import *
 from fastai.callback.core import Callback
 from .core import *
 from .train import LEARNER_CBS
-from .report import discarded, action_rows, eval_rows, plot_style, html_table, _matrix, _STATUS_COLOUR
+from .train import eval_rows, plot_style
+from .report import discarded, action_rows, html_table, _matrix, _STATUS_COLOUR
 
 # %% auto #0
 __all__ = ['DASH_EVERY', 'DASH_MAX_COST', 'DASH_MAX_POINTS', 'DASH_VIEWS', 'Dashboard', 'torch_to_floats', 'diagnosis_rows']

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 from fastcore.all import *
 from .core import *
+from .train import plot_style, eval_rows, metric_names, metric_rows, metrics_figure, plot_metrics
 
 # %% auto #0
-__all__ = ['discarded', 'is_training_obs', 'is_discarded', 'timeline', 'observed', 'plot_style', 'loss_figure', 'action_rows',
-           'overview_figure', 'eval_rows', 'metric_names', 'metrics_figure', 'plot_report', 'report_run', 'html_table',
-           'report_html']
+__all__ = ['discarded', 'is_training_obs', 'is_discarded', 'timeline', 'observed', 'loss_figure', 'action_rows',
+           'overview_figure', 'plot_report', 'report_run', 'html_table', 'report_html']
 
 # %% ../nbs/14_report.ipynb #3c43862a
 def discarded(recs:list): # journal records
@@ -108,14 +108,6 @@ def observed(recs:list): # journal records
     add(iit, f"integration (phi_r): {_ch(iit, 'iit_phi_r')} nats")
     return [f"observed at steps {obs[0]['step']}..{obs[-1]['step']} ({len(tr)} training, {len(va)} validation "
             f"records), first -> last:"] + L_
-
-# %% ../nbs/14_report.ipynb #3135799f
-@contextlib.contextmanager
-def plot_style(font_scale:float=0.9): # seaborn's font scale for the `notebook` context
-    "seaborn's `whitegrid` style and `notebook` context for the figures created inside (matplotlib's rc restored after)"
-    import matplotlib.pyplot as plt, seaborn as sns
-    with plt.rc_context(), sns.axes_style('whitegrid'), sns.plotting_context('notebook', font_scale=font_scale):
-        yield
 
 # %% ../nbs/14_report.ipynb #5018d13f
 _ACT_Y, _OUT_Y = 0.03, 0.10   # rows of the action and outcome markers (axes fraction): neither hides the other
@@ -240,36 +232,6 @@ def overview_figure(recs:list): # journal records
         fig.tight_layout()
     return fig
 
-# %% ../nbs/14_report.ipynb #8a03971e
-_NOT_METRICS = ('step', 'eval', 'final', 'valid_windows')   # eval-event fields that are counters, not measurements
-
-def eval_rows(recs:list): # journal records
-    "The evaluations' rows (what `metrics.csv` holds), in step order, the final whole-split evaluation left out"
-    return [{**r['data'], 'step': r['data'].get('step', r['step'])} for r in sorted(recs, key=lambda r: r['step'])
-            if r['kind'] == 'event' and r['data'].get('event') == 'eval' and not r['data'].get('final')]
-
-def metric_names(rows:list): # from `eval_rows`
-    "The numeric measurements in `rows`, in the order they first appear"
-    return [k for k in dict.fromkeys(k for r in rows for k in r)
-            if k not in _NOT_METRICS and any(isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool) for r in rows)]
-
-def metrics_figure(recs:list,           # journal records
-                   names:list=None,     # the metrics to draw (default: every one `metric_names` finds)
-                   ncols:int=3):        # panels per row
-    "One panel per evaluation metric against the step: `metrics_grid.png`"
-    import matplotlib.pyplot as plt
-    rows = eval_rows(recs); names = names or metric_names(rows)
-    check(rows and names, "the journal has no evaluations", "train with at least one evaluation (metacog train evaluates every --eval-every steps)")
-    nr = math.ceil(len(names)/ncols)
-    with plot_style():
-        fig, axs = plt.subplots(nr, ncols, figsize=(4*ncols, 2.8*nr), squeeze=False)
-        for ax, n in zip(axs.flat, names):
-            pts = [(r['step'], r[n]) for r in rows if isinstance(r.get(n), (int, float))]
-            ax.plot(*zip(*pts), 'o-', ms=3); ax.set(title=n, xlabel='step')
-        for ax in list(axs.flat)[len(names):]: ax.set_visible(False)
-        fig.tight_layout()
-    return fig
-
 # %% ../nbs/14_report.ipynb #80a71e74
 def plot_report(recs:list, plots): # journal records; folder for the png files
     "Write the report's plots; returns the paths written"
@@ -279,12 +241,11 @@ def plot_report(recs:list, plots): # journal records; folder for the png files
     obs = [r for r in recs if r['kind'] == 'observation']; done = []
     def save(fig, name): p = plots/name; fig.savefig(p, dpi=90, bbox_inches='tight'); plt.close(fig); done.append(p)
     with plot_style(): _plots(recs, obs, hide, save)
-    return done
+    return done + plot_metrics(recs, plots)   # metrics_grid.png and one PNG per metric (as every run writes them)
 
 def _plots(recs, obs, hide, save): # see `plot_report`
     import matplotlib.pyplot as plt
     save(loss_figure(recs), 'loss_diagnoses.png'); save(overview_figure(recs), 'overview.png')
-    if eval_rows(recs): save(metrics_figure(recs), 'metrics_grid.png')
     def heat(key, title, name, log=False, vmin=None, vmax=None):
         m = _matrix(obs, key, hide)
         if m is None: return

@@ -6,7 +6,7 @@ Docs: https://metacog-dev.github.io/metacog/train.html.md"""
 
 # %% ../nbs/03_train.ipynb #d5e516ab
 from __future__ import annotations
-import math, time, json, os, sys, shutil, hashlib, statistics, contextlib, itertools
+import re, platform, math, time, json, os, sys, shutil, hashlib, statistics, contextlib, itertools
 from functools import partial
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn
@@ -26,7 +26,8 @@ from .model import _save_tokenizer
 
 # %% auto #0
 __all__ = ['SCHEDULERS', 'LEARNER_CBS', 'CARD_DATA', 'CARD_METRICS', 'BitsPerToken', 'AMP', 'NonFiniteGuard', 'lr_at', 'mom_at',
-           'StepSchedule', 'StepLimit', 'RunLogger', 'plot_run', 'EvalBar', 'corpus_sha1', 'tok_fingerprint',
+           'StepSchedule', 'StepLimit', 'RunLogger', 'plot_run', 'plot_style', 'eval_rows', 'metric_rows',
+           'metric_names', 'metrics_figure', 'plot_metrics', 'env_report', 'EvalBar', 'corpus_sha1', 'tok_fingerprint',
            'unfit_state', 'save_checkpoint', 'checkpoint_problem', 'find_checkpoint', 'latest_checkpoint',
            'load_checkpoint', 'Checkpoint', 'restore_last_good', 'EarlyStop', 'metacog_learner', 'run_card',
            'evaluate_full']
@@ -139,7 +140,7 @@ class StepLimit(Callback):
 
 # %% ../nbs/03_train.ipynb #e6470f08
 class RunLogger(Callback):
-    "Journal and `metrics.csv` rows at each evaluation; loss plot at the end of fit"
+    "Journal and `metrics.csv` rows at each evaluation; `env_report.json` at the start, the loss and metric plots at the end of fit"
     order = 55  # after the Recorder (its metric names and the epoch's metrics), before the progress bar's header
     def __init__(self): self.n_tok, self.evals, self.secs, self.smooth = 0, 0, 0., None
     def before_fit(self):
@@ -148,11 +149,16 @@ class RunLogger(Callback):
         if len(mn) and mn[0] == 'epoch': self.recorder.metric_names = L(['eval']) + mn[1:]
         if self.smooth is not None:       # the Recorder resets its smoothed training loss at every fit: carry it over
             sl = self.recorder.smooth_loss; sl.val, sl.count = torch.tensor(float(self.smooth[0])), self.smooth[1]; self.smooth = None
+        rd = getattr(self.learn, 'run_dir', None)
+        if rd is not None: env_report(self.learn, rd/'env_report.json')   # what ran where
     def after_batch(self):
         if self.training: self.n_tok += self.xb[0].numel()
     def after_fit(self):
         rd = getattr(self.learn, 'run_dir', None)
-        if rd is not None and len(self.recorder.losses): plot_run(self.learn, rd.plots/'loss.png')
+        if rd is None: return
+        env_report(self.learn, rd/'env_report.json')         # again, with the peak device memory
+        if len(self.recorder.losses): plot_run(self.learn, rd.plots/'loss.png')
+        plot_metrics(self.learn.journal.records, rd.plots)   # metrics_grid.png and one PNG per metric
 
 # %% ../nbs/03_train.ipynb #a80da91f
 @patch
@@ -206,6 +212,117 @@ def plot_run(learn, fname=None):
     ax.set_xlabel('step'); ax.set_ylabel('cross-entropy (nats/token)'); ax.legend(); fig.tight_layout()
     if fname: fig.savefig(fname, dpi=100); plt.close(fig)
     return fig
+
+# %% ../nbs/03_train.ipynb #9e5e2822
+@contextlib.contextmanager
+def plot_style(font_scale:float=0.9): # seaborn's font scale for the `notebook` context
+    "seaborn's `whitegrid` style and `notebook` context for the figures created inside (matplotlib's rc restored after)"
+    import matplotlib.pyplot as plt, seaborn as sns
+    with plt.rc_context(), sns.axes_style('whitegrid'), sns.plotting_context('notebook', font_scale=font_scale):
+        yield
+
+# %% ../nbs/03_train.ipynb #504694ea
+_NOT_METRICS = ('step', 'eval', 'final', 'valid_windows', 'event', 'message')   # eval-event fields that are not measurements
+
+def eval_rows(recs:list): # journal records
+    "The evaluations' rows (what `metrics.csv` holds), in step order, the final whole-split evaluation left out"
+    return [{**r['data'], 'step': r['data'].get('step', r['step'])} for r in sorted(recs, key=lambda r: r['step'])
+            if r['kind'] == 'event' and r['data'].get('event') == 'eval' and not r['data'].get('final')]
+
+def _num(v): return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+def metric_rows(recs:list): # journal records
+    "`eval_rows` with the journal's counts up to each evaluation: diagnoses per kind, actions kept and reverted, integration measures"
+    rows, recs = eval_rows(recs), sorted(recs, key=lambda r: r['step'])
+    kinds = list(dict.fromkeys(r['data'].get('kind', '?') for r in recs if r['kind'] == 'diagnosis'))
+    out = []
+    for row in rows:
+        upto = [r for r in recs if r['step'] <= row['step']]
+        n = {f"diagnosed:{k}": sum(1 for r in upto if r['kind'] == 'diagnosis' and r['data'].get('kind', '?') == k) for k in kinds}
+        dec = [r['data'].get('decision') for r in upto if r['kind'] == 'outcome']
+        if any(r['kind'] in ('action', 'outcome') for r in recs): n |= dict(actions_kept=dec.count('kept'), actions_reverted=dec.count('reverted'))
+        iit = [r['data'] for r in upto if r['kind'] == 'observation' and r['data'].get('observer') == 'iit']
+        if iit: n |= {f"iit:{k}": v for k, v in iit[-1].items() if _num(v)}
+        out.append({**row, **n})
+    return out
+
+def metric_names(rows:list): # from `metric_rows` (or `eval_rows`)
+    "The numeric measurements in `rows`, in the order they first appear"
+    return [k for k in dict.fromkeys(k for r in rows for k in r) if k not in _NOT_METRICS and any(_num(r.get(k)) for r in rows)]
+
+# %% ../nbs/03_train.ipynb #b4e02800
+def _metric_panel(ax, rows, n): # axes; `metric_rows`; a metric's name
+    pts = [(r['step'], r[n]) for r in rows if _num(r.get(n))]
+    counted = n.startswith('diagnosed:') or n.startswith('actions_')
+    ax.plot(*zip(*pts), 'o-' if not counted else 'o--', ms=3, drawstyle='steps-post' if counted else 'default')
+    ax.set(title=n, xlabel='step', ylabel='count so far' if counted else None)
+    if counted: ax.yaxis.get_major_locator().set_params(integer=True)
+
+def metrics_figure(recs:list,           # journal records
+                   names:list=None,     # the metrics to draw (default: every one `metric_names` finds)
+                   ncols:int=3):        # panels per row
+    "One panel per metric of `metric_rows` against the step: `metrics_grid.png`"
+    import matplotlib.pyplot as plt
+    rows = metric_rows(recs); names = names or metric_names(rows)
+    check(rows and names, "the journal has no evaluations", "train with at least one evaluation (metacog train evaluates every --eval-every steps)")
+    nr = math.ceil(len(names)/ncols)
+    with plot_style():
+        fig, axs = plt.subplots(nr, ncols, figsize=(4*ncols, 2.8*nr), squeeze=False)
+        for ax, n in zip(axs.flat, names): _metric_panel(ax, rows, n)
+        for ax in list(axs.flat)[len(names):]: ax.set_visible(False)
+        fig.tight_layout()
+    return fig
+
+def _fname(n): return re.sub(r'[^\w.-]+', '_', n)   # `diagnosed:lr_too_high` -> `diagnosed_lr_too_high`
+
+def plot_metrics(recs:list, # journal records
+                 plots):    # the folder of plots (`RunDir.plots`)
+    "Write `metrics_grid.png` and `metrics/NAME.png` for each metric into `plots`; the paths written (none without evaluations)"
+    import matplotlib.pyplot as plt
+    rows = metric_rows(recs); names = metric_names(rows)
+    if not (rows and names): return []
+    plots = Path(plots); (plots/'metrics').mkdir(parents=True, exist_ok=True)
+    def save(fig, p): fig.savefig(p, dpi=90, bbox_inches='tight'); plt.close(fig); return p
+    done = [save(metrics_figure(recs, names), plots/'metrics_grid.png')]
+    with plot_style():
+        for n in names:
+            fig, ax = plt.subplots(figsize=(5, 3)); _metric_panel(ax, rows, n); fig.tight_layout()
+            done.append(save(fig, plots/'metrics'/f"{_fname(n)}.png"))
+    return done
+
+# %% ../nbs/03_train.ipynb #cd07e32f
+def _version(pkg):
+    try: return __import__(pkg).__version__
+    except Exception: return None
+
+def _device_info(device):
+    d = torch.device(device)
+    if d.type == 'cuda' and torch.cuda.is_available():
+        p = torch.cuda.get_device_properties(d)
+        return dict(device=str(d), name=p.name, memory_total=p.total_memory, memory_peak=torch.cuda.max_memory_allocated(d))
+    try: mem = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
+    except (ValueError, OSError, AttributeError): mem = None
+    return dict(device=str(d), name=platform.processor() or platform.machine(), memory_total=mem)
+
+def env_report(model,         # the model (an `nn.Module`) or a Learner (its model)
+               path=None,     # write the report there as JSON (`RUN/env_report.json`); None: only return it
+               **extra):      # more fields (`node_id`, `round`, `rank`, ...)
+    "What ran where: the model and its size, the device and its memory, CPUs, library versions, disk free"
+    m = getattr(model, 'model', model)
+    p = next(m.parameters(), None); dev = p.device if p is not None else torch.device('cpu')
+    inner = getattr(m, 'hf', m); cfg = getattr(inner, 'config', None)   # the transformers model inside an `LMWrapper`
+    rep = dict(model=dict(cls=type(inner).__name__, model_type=getattr(cfg, 'model_type', None),
+                          name_or_path=getattr(cfg, '_name_or_path', None) or None,
+                          parameters=count_params(m), trainable=count_params(m, trainable=True)),
+               **_device_info(dev),
+               cpus=len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count(),
+               versions=dict(python=platform.python_version(), **{k: _version(k) for k in ('torch', 'transformers', 'fastai', 'metacog')}),
+               ranks=int(os.environ.get('WORLD_SIZE', 1)),   # data-parallel processes (torchrun's WORLD_SIZE)
+               platform=platform.platform(), **to_jsonable(extra))
+    if path is not None:
+        rep['disk_free'] = shutil.disk_usage(Path(path).parent).free
+        atomic_write_json(path, rep)
+    return rep
 
 # %% ../nbs/03_train.ipynb #02ae3aa4
 class EvalBar(Callback):
