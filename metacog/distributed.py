@@ -123,21 +123,24 @@ class DataParallel(Callback):
     "Average the loss and the gradients over the ranks (see above); start every fit from rank 0's weights"
     order = -8   # after TrainEvalCallback (-10) and StepLimit (-9); before NonFiniteGuard (-5) and every observer
     def before_fit(self):
-        self.on = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+        self.on, self.secs = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1, 0.   # seconds in collectives
         if not self.on: return
         with torch.no_grad(): broadcast_tensors([*self.learn.model.parameters(), *self.learn.model.buffers()])
     def after_loss(self):
         if not (self.on and self.training): return
+        t = time.perf_counter()
         l = self.learn.loss.detach().float().clone().reshape(-1)[:1]; dist.all_reduce(l); l /= dist.get_world_size()
         if not torch.isfinite(l).all(): self.learn.loss_grad = self.learn.loss_grad + float('nan')   # all ranks skip the step
-        self.learn.loss = l[0].to(self.learn.loss.dtype)
+        self.learn.loss = l[0].to(self.learn.loss.dtype); self.secs += time.perf_counter() - t
     def after_batch(self):   # the run's token count is the global batch's (the logger counts this rank's rows)
         rl = getattr(self.learn, 'run_logger', None)
         if self.on and self.training and rl is not None: rl.n_tok += (dist.get_world_size() - 1)*self.xb[0].numel()
     def after_backward(self):
         if not self.on: return
+        t = time.perf_counter()
         ps = [p for p in self.learn.model.parameters() if p.grad is not None]
         with torch.no_grad(): all_reduce_mean([p.grad for p in ps])
+        self.secs += time.perf_counter() - t
 
 # %% ../nbs/13c_distributed.ipynb #46f0ea4c
 def weights_checksum(model:nn.Module)->float: # the model
@@ -150,6 +153,7 @@ class OneMind(Callback):
     order = MetacogCallback.order - 0.25   # after the reflection (and test probes), before the cycle reads the diagnoses
     def before_fit(self):
         self.on = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+        self.secs = 0.   # seconds in the broadcasts and checks
         if not self.on: return
         seed = [torch.initial_seed()]; dist.broadcast_object_list(seed, 0)   # one action sampler: rank 0's seed
         for c in self.learn.cbs:
@@ -158,9 +162,12 @@ class OneMind(Callback):
             if dist.get_rank() != 0: c.strategy.path = None   # one writer of the strategy file: the others read it, never write it
     def after_batch(self):
         if not (self.on and self.training): return
+        t = time.perf_counter()
         o = [getattr(self.learn, 'diagnoses', None) if dist.get_rank() == 0 else None]
         dist.broadcast_object_list(o, 0); self.learn.diagnoses = o[0]
-    def after_epoch(self): self.agree()
+        self.secs += time.perf_counter() - t
+    def after_epoch(self):
+        t = time.perf_counter(); self.agree(); self.secs += time.perf_counter() - t
 
 # %% ../nbs/13c_distributed.ipynb #c082ca70
 @patch

@@ -1,6 +1,6 @@
 """Run by tests/test_distributed.py under torchrun (2 gloo ranks): `python -m torch.distributed.run --standalone
 --nproc_per_node 2 tests/dist_worker.py MODE OUT`. Each rank writes OUT/rank{R}.json with what the test compares."""
-import sys, json, math
+import os, sys, json, math
 from pathlib import Path
 import torch, torch.distributed as dist
 from fastcore.foundation import L
@@ -17,7 +17,7 @@ def cycle(out):
     "The cycle on 2 ranks, with a diagnosis that only rank 0 sees at step 6: both ranks must act on it alike"
     rank = world()[0]
     text = bundled_corpus()[:40_000]; tok = char_tokenizer(text)
-    dls = shard_dls(lm_dls(encode(tok, text), bs=8, seq_len=32, steps_per_epoch=10, tok=tok, seed=0))
+    dls = shard_dls(lm_dls(encode(tok, text), bs=8, seq_len=32, steps_per_epoch=10, tok=tok, seed=0, device=DEV))
     model = make_model('micro', vocab_size=len(tok), max_length=32, seed=0)
     def diag(step, learn):   # rank 1 never sees it: only OneMind's broadcast can tell it
         if rank == 0 and step == 6:
@@ -54,6 +54,6 @@ def fastai_ddl(out):
 
 if __name__ == '__main__':
     mode, out = sys.argv[1], sys.argv[2]
-    init_distributed('cpu')
+    DEV = init_distributed(os.environ.get('METACOG_TEST_DEVICE', 'cpu'))
     try: dict(cycle=cycle, fastai_ddl=fastai_ddl)[mode](out)
     finally: dist.destroy_process_group()
