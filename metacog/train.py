@@ -222,7 +222,7 @@ def plot_style(font_scale:float=0.9): # seaborn's font scale for the `notebook` 
         yield
 
 # %% ../nbs/03_train.ipynb #504694ea
-_NOT_METRICS = ('step', 'eval', 'final', 'valid_windows', 'event', 'message')   # eval-event fields that are not measurements
+_NOT_METRICS = ('step', 'eval', 'final', 'valid_windows', 'event', 'message', 'tokens_seen', 'epoch', 'seconds')   # counters, not measurements
 
 def eval_rows(recs:list): # journal records
     "The evaluations' rows (what `metrics.csv` holds), in step order, the final whole-split evaluation left out"
@@ -282,12 +282,13 @@ def plot_metrics(recs:list, # journal records
     rows = metric_rows(recs); names = metric_names(rows)
     if not (rows and names): return []
     plots = Path(plots); (plots/'metrics').mkdir(parents=True, exist_ok=True)
-    def save(fig, p): fig.savefig(p, dpi=90, bbox_inches='tight'); plt.close(fig); return p
-    done = [save(metrics_figure(recs, names), plots/'metrics_grid.png')]
-    with plot_style():
+    fig = metrics_figure(recs, names); fig.savefig(plots/'metrics_grid.png', dpi=80); plt.close(fig)
+    done = [plots/'metrics_grid.png']
+    with plot_style():   # one figure for all the single plots, cleared in between (a new figure each costs more than the drawing)
+        fig, ax = plt.subplots(figsize=(5, 3)); fig.subplots_adjust(left=0.16, right=0.97, top=0.9, bottom=0.17)
         for n in names:
-            fig, ax = plt.subplots(figsize=(5, 3)); _metric_panel(ax, rows, n); fig.tight_layout()
-            done.append(save(fig, plots/'metrics'/f"{_fname(n)}.png"))
+            ax.cla(); _metric_panel(ax, rows, n); p = plots/'metrics'/f"{_fname(n)}.png"; fig.savefig(p, dpi=80); done.append(p)
+        plt.close(fig)
     return done
 
 # %% ../nbs/03_train.ipynb #cd07e32f
