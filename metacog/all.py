@@ -17,12 +17,17 @@ from .reflect import *
 from .growth import *
 from .modify import *
 from .export import *
+from .lora import *
+from .delta import *
 from .cycle import *
 from .selfq import *
+from .rag import *
 from .train import *
 from .faults import *
 from .strategy import *
 from .improve import *
+from .federated import *
+from .distributed import *
 from .report import *
 from .dashboard import *
 __all__ = [o for o in dir() if not o.startswith('_')]   # nbdev lists only names defined here: re-export all of the above

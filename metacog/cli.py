@@ -13,10 +13,11 @@ from fastcore.script import anno_parser
 from .core import *   # light: no torch, so that `metacog -h` answers at once
 
 # %% auto #0
-__all__ = ['COMMANDS', 'PATH_ARGS', 'DATA_OPTS', 'NONFINITE_WITH_CYCLE', 'GROW_CHECK_TOKENS', 'GROW_CHECK_ON', 'BENCH_HELP',
-           'command', 'metavar', 'cli_parser', 'given_options', 'call_with_argv', 'run_command', 'train_config',
-           'resume_options', 'train', 'generate_cmd', 'export_cmd', 'report', 'improve_health', 'improve_cmd',
-           'grow_cmd', 'selflearn_limits', 'selflearn', 'benchmarks', 'main']
+__all__ = ['COMMANDS', 'PATH_ARGS', 'DATA_OPTS', 'NONFINITE_WITH_CYCLE', 'GROW_CHECK_TOKENS', 'GROW_CHECK_ON', 'INGEST_LIST',
+           'FULL_FINETUNE_LR', 'FINETUNE_MAX_LENGTH', 'BENCH_HELP', 'command', 'metavar', 'cli_parser', 'given_options',
+           'call_with_argv', 'run_command', 'train_config', 'resume_options', 'train', 'generate_cmd', 'export_cmd',
+           'report', 'improve_health', 'improve_cmd', 'grow_cmd', 'selflearn_limits', 'selflearn', 'ingest_cmd',
+           'ask_cmd', 'finetune', 'federate_cmd', 'benchmarks', 'main']
 
 # %% ../nbs/15_cli.ipynb #d3fd9f9a
 COMMANDS = {}
@@ -28,7 +29,7 @@ def command(name:str=None,    # the subcommand's name (default: the function's)
     return _f
 
 # %% ../nbs/15_cli.ipynb #111be8ad
-PATH_ARGS = ('corpus', 'out', 'resume', 'strategy_file', 'checkpoint', 'run')  # str parameters naming a file or folder
+PATH_ARGS = ('corpus', 'out', 'resume', 'strategy_file', 'checkpoint', 'run', 'into', 'rag')  # str parameters naming a file or folder
 
 def metavar(name:str, # a parameter's name
             typ=str): # its type
@@ -118,9 +119,19 @@ def _check_train_args(o:dict): # the options of `metacog train`, by name
     check(o['preset'] in PRESETS, f"unknown --preset {o['preset']!r}", f"use one of {', '.join(PRESETS)}")
     check(not (o['metacog'] and o['no_metacog']), "--metacog and --no-metacog were both given", "pick one")
     _check_device(o['device'])
+    n('--nproc', o['nproc'], 1, integer=True, fix="pass --nproc 2, for example (1: one process)")
+    if o['nproc'] > 1:
+        from metacog.distributed import check_nproc
+        check_nproc(o['nproc'], o['device'])
+        check(o['batch_size'] % o['nproc'] == 0, f"--batch-size {o['batch_size']} does not split over --nproc {o['nproc']} ranks",
+              f"pass a --batch-size that is a multiple of {o['nproc']} (it is the global batch, split between the ranks)")
+        off = [f for f,on in (('--grow-to', o['grow_to']), ('--iit-lambda', o['iit_lambda']), ('--iit-every', o['iit_every']),
+                              ('--iit-replay', o['iit_replay']), ('--selfq-every', o['selfq_every'])) if on]
+        check(not off, f"{', '.join(off)} cannot be used with --nproc yet (growth, integration and self-questioning are single-process)",
+              "drop them, or train with --nproc 1")
 
 # %% ../nbs/15_cli.ipynb #f44b56e2
-_NOT_CONFIG = ('out', 'name', 'resume', 'quiet', 'metacog', 'no_metacog', 'no_adapt')   # where a run goes and how it prints
+_NOT_CONFIG = ('out', 'name', 'resume', 'quiet', 'metacog', 'no_metacog', 'no_adapt', 'nproc')   # where a run goes and how it prints
 
 def train_config(**opts)->dict: # the options of `train`, by name
     "The run's configuration as `config.json` and the journal record it: every option that shapes the run, flags positive"
@@ -222,6 +233,48 @@ def _start(learn, ckpt, args, text, n_tok, skipped=(), changed=None):
                               f"({n_tok/n_params:.2f} per parameter)"))
     return dict(step=0, rng=None)
 
+# %% ../nbs/15_cli.ipynb #9dd69c7b
+def _barrier():
+    "Wait for every rank (no-op for one process)"
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized(): dist.barrier()
+
+def _train_argv(o:dict, given:set): # the options; the names written out
+    "The `metacog train` arguments that reproduce the options `given` (for the ranks `--nproc` starts)"
+    out = []
+    for k in sorted(given - {'nproc'}):
+        v = o[k]
+        if isinstance(v, bool): out += [_flag(k)] if v else []
+        elif v is not None: out += [_flag(k), str(v)]
+    return out
+
+def _launch_train(o:dict, given:set): # the options of `train`; the names written out
+    "`metacog train --nproc N`: reserve the run directory, run N ranks with torchrun, return the trained run's directory"
+    from metacog.distributed import launch
+    if o['resume']: rd = RunDir(_resume_dir(o['resume']), create=False)
+    else: writable_dir(o['out']); rd = new_run_dir(o['out'], o['name'])   # reserved here: every rank writes into this one
+    argv = ['train', *_train_argv(o, given - {'name', 'out'}), *([] if o['resume'] else ['--out', o['out'], '--name', rd.path.name])]
+    if not o['quiet']: print(f"metacog train: {o['nproc']} ranks (torchrun) -> {rd.path}")
+    launch(o['nproc'], argv)
+    return rd
+
+def _rank_tokenizer_and_run_dir(ckpt, text, train_text, a, rank): # see `_tokenizer_and_run_dir`; the options; this rank
+    "`_tokenizer_and_run_dir` on one of several ranks: rank 0 picks the run directory, and every rank must build the same tokenizer"
+    import torch.distributed as dist
+    from metacog.data import make_tokenizer
+    from metacog.train import tok_fingerprint
+    if ckpt is not None: tok, rd = _tokenizer_and_run_dir(ckpt, text, train_text, a.tokenizer, a.vocab_size, a.out, a.name)
+    else:
+        tok = make_tokenizer(a.tokenizer, train_text, vocab_size=a.vocab_size)
+        p = Path(a.out)/a.name if a.name else None
+        free = p is not None and p.is_dir() and not any(f.is_file() for f in p.rglob('*'))   # reserved by `metacog train --nproc`: no file yet
+        path = [str(p if free else new_run_dir(a.out, a.name).path) if rank == 0 else None]
+        dist.broadcast_object_list(path, 0); rd = RunDir(path[0], create=rank == 0)
+    fps = [None]*dist.get_world_size(); dist.all_gather_object(fps, tok_fingerprint(tok))
+    check(len(set(fps)) == 1, "the ranks built different tokenizers from the same corpus",
+          "train the tokenizer once: run with --nproc 1 for a step and resume it with --resume RUN --nproc N")
+    return tok, rd
+
 # %% ../nbs/15_cli.ipynb #dbae1bb4
 @command('train', hidden=('metacog',))
 def train(corpus:str=None,          # text file, folder of .txt files, or Hugging Face dataset name (default: the bundled facts corpus)
@@ -265,6 +318,7 @@ def train(corpus:str=None,          # text file, folder of .txt files, or Huggin
           iit_every:int=None,       # steps between integration measurements (default: on when --iit-lambda > 0)
           iit_replay:bool=False,    # replay training windows prioritised by integration
           selfq_every:int=None,     # run the self-questioning loop every N steps (ask, find gaps, mix gap data into batches)
+          nproc:int=1,              # data-parallel processes on this machine (torchrun; gloo on CPU, NCCL on CUDA); --batch-size is the global batch
           quiet:bool=False):        # no progress bar
     "Train a language model and leave a run directory"
     opts = dict(locals())   # first: the options, and nothing else, are the locals here
@@ -285,19 +339,27 @@ def _last_good(learn, problem:str): # the Learner; what went wrong
 def _train(o:dict, given:set): # the options of `train`; the names written out
     "Check the options, resolve a resume's (under the run's lock), then train"
     _check_train_args(o)   # before anything is read or written
+    from metacog.distributed import world, init_distributed
+    rank, ws, _ = world()
+    if o['nproc'] > 1 and ws == 1: return _launch_train(o, given)   # this process starts the ranks and waits
+    if ws > 1: o['device'] = init_distributed(o['device'])   # a rank: join the others (torchrun set the environment)
     lock, changed = None, {}
-    if not o['resume']: writable_dir(o['out']); return _train_locked(o, changed, None)
+    if not o['resume']:
+        if rank == 0: writable_dir(o['out'])
+        return _train_locked(o, changed, None)
     rp = _resume_dir(o['resume'])
-    lock = RunLock(rp).acquire()   # one writer per run: locked before anything of the run is read to resume from
+    lock = RunLock(rp).acquire() if rank == 0 else None   # one writer per run: locked before anything of the run is read
     try:
-        clean_tmp(rp)
+        if rank == 0: clean_tmp(rp)
+        _barrier()
         cf = rp/'config.json'
         try: saved = json.loads(cf.read_text()) if cf.exists() else {}
         except ValueError: saved = {}
         o, changed = resume_options(o, given, saved)
         _check_train_args(o)   # again: the run's saved values beside the new ones (e.g. a new --lr below the saved --min-lr)
         return _train_locked(o, changed, lock)
-    finally: lock.release()
+    finally:
+        if lock is not None: lock.release()
 
 def _train_locked(o:dict, changed:dict, lock): # the options; those a resume changes; the run's lock (None: a new run)
     "Train with options `o` and leave the run directory"
@@ -305,11 +367,16 @@ def _train_locked(o:dict, changed:dict, lock): # the options; those a resume cha
     from fastai.torch_core import set_seed
     from metacog.data import load_corpus, bundled_corpus, encode, lm_dls
     from metacog.model import make_config, make_model, count_params
-    from metacog.train import metacog_learner, unfit_state, evaluate_full
+    from metacog.train import metacog_learner, unfit_state, evaluate_full, load_checkpoint
+    import torch.distributed as dist
     from metacog.selfq import SelfQCallback
+    from metacog.distributed import world, shard_dls, DataParallel, OneMind
     a = AttrDict(o)
+    rank, ws, _ = world(); main = rank == 0
+    a.quiet = a.quiet or not main   # one rank prints
     extra = _run_cbs(a.no_metacog, a.introspection, a.reflection_pct, a.strategy_file, a.no_adapt, a.grow_to, a.grow_every,
                      a.iit_lambda, a.iit_every, a.iit_replay)
+    if ws > 1: extra = L(extra) + [DataParallel(), OneMind()]   # one mind, many ranks (metacog.distributed)
     make_config(a.preset, vocab_size=256, max_length=a.max_length)   # fails early on a context too long for the preset
     a.checkpoint_every = a.checkpoint_every or a.eval_every
     args = train_config(**a)
@@ -317,31 +384,38 @@ def _train_locked(o:dict, changed:dict, lock): # the options; those a resume cha
     set_seed(a.seed)
     text = load_corpus(a.corpus) if a.corpus else bundled_corpus()
     n_train_chars = int(len(text)*(1-a.valid_pct))
-    tok, rd = _tokenizer_and_run_dir(ckpt, text, text[:n_train_chars], a.tokenizer, a.vocab_size, a.out, a.name)
-    own = RunLock(rd.path).acquire() if lock is None else None   # a new run: nobody else can have it yet, but a later --resume will look
+    if ws == 1: tok, rd = _tokenizer_and_run_dir(ckpt, text, text[:n_train_chars], a.tokenizer, a.vocab_size, a.out, a.name)
+    else: tok, rd = _rank_tokenizer_and_run_dir(ckpt, text, text[:n_train_chars], a, rank)
+    own = RunLock(rd.path).acquire() if lock is None and main else None   # a new run: nobody else can have it yet, but a later --resume will look
     try:
         ids = encode(tok, text)
         ga = a.grad_accum   # the Learner counts batches: with accumulation, `steps` optimizer steps are `steps*ga` batches
         dls = lm_dls(ids, bs=a.batch_size, seq_len=a.max_length, valid_pct=a.valid_pct, steps_per_epoch=a.eval_every*ga, tok=tok,
                      seed=a.seed, device=a.device, valid_windows=a.valid_windows or None)
+        shard_dls(dls)   # several ranks: each trains on its share of every global batch
         if ckpt is not None: model = make_model(LlamaConfig.from_dict(json.loads((ckpt/'state.json').read_text())['model_config']), seed=a.seed)
         else: model = make_model(a.preset, vocab_size=len(tok), max_length=a.max_length, dropout=a.dropout, seed=a.seed)
-        learn = metacog_learner(dls, model, lr=a.lr, wd=a.weight_decay, run_dir=rd, grad_accum=ga, max_grad_norm=a.max_grad_norm or None,
+        learn = metacog_learner(dls, model, lr=a.lr, wd=a.weight_decay, run_dir=rd if main else None, grad_accum=ga, max_grad_norm=a.max_grad_norm or None,
                                 precision='fp16' if a.fp16 else 'bf16' if a.bf16 else 'fp32', grad_checkpointing=a.grad_checkpointing,
-                                checkpoint_every=a.checkpoint_every*ga, early_stopping=a.early_stopping, patience=a.patience, cbs=extra,
+                                checkpoint_every=a.checkpoint_every*ga if main else None, early_stopping=a.early_stopping, patience=a.patience, cbs=extra,
                                 max_nonfinite=1 if a.no_metacog else NONFINITE_WITH_CYCLE)
         if a.selfq_every: learn.add_cb(SelfQCallback(every=a.selfq_every*ga, corpus=text[:n_train_chars], run=rd.path))
         n_tok = len(ids)*(1-a.valid_pct)
-        state = _start(learn, ckpt, args, text, n_tok, skipped, changed)
+        if main: state = _start(learn, ckpt, args, text, n_tok, skipped, changed)
+        else: state = load_checkpoint(learn, ckpt) if ckpt is not None else dict(step=0, rng=None)   # the other ranks read, never write
+        if ws > 1 and main:
+            learn.journal.log('event', state['step'], dict(event='distributed', world_size=ws, backend=dist.get_backend(), rank_batch=dls.train.bs,
+                              message=f"step {state['step']}: data-parallel on {ws} ranks ({dist.get_backend()}), global batch {a.batch_size} = {ws} x {dls.train.bs}"))
         if not a.quiet: print(f"metacog train: {rd.path} | {a.preset} {count_params(model):,} params | {int(n_tok):,} train tokens | {a.steps} steps")
         try:
             with (learn.no_bar() if a.quiet else contextlib.nullcontext()), (learn.no_logging() if a.quiet else contextlib.nullcontext()), disk_errors(rd.path):
                 learn.fit_steps(a.steps*ga, a.lr, a.scheduler, None if a.warmup_steps is None else a.warmup_steps*ga, a.min_lr,
                                 start_step=state['step'], rng=state['rng'])
         except MetacogError as e:   # the run cannot go on (non-finite losses): leave the last good weights, then say so
-            if 'train_iter' not in learn.__dict__: raise   # refused before the first step: nothing trained, nothing to restore
+            if 'train_iter' not in learn.__dict__ or not main: raise   # refused before the first step: nothing trained, nothing to restore
             raise MetacogError(_last_good(learn, e.problem), e.fix) from None
         why = unfit_state(learn)
+        if why is not None and not main: raise MetacogError(f"the run ended with a state that is not finite ({why})", "see rank 0's message")
         if why is not None:
             raise MetacogError(_last_good(learn, f"the run ended at step {learn.train_iter} with a state that is not finite ({why})"),
                                "lower --lr, or keep gradient clipping on (--max-grad-norm 1.0)")
@@ -350,15 +424,18 @@ def _train_locked(o:dict, changed:dict, lock): # the options; those a resume cha
             learn.journal.log('event', learn.train_iter, dict(event='eval', final=True, **full,
                               message=f"step {learn.train_iter}: the whole validation split ({full['valid_windows']} windows): "
                                       f"valid_loss {full['valid_loss']:.4g}, perplexity {full['perplexity']:.4g}"))
+        if not main: _barrier(); return learn   # rank 0 saves and journals the end
         learn.save_pretrained(rd.model)
         final = learn.journal.filter('event', event='eval')
         last = final[-1]['data'] if len(final) else {}
         learn.journal.log('event', learn.train_iter, dict(event='run_end', **{k: last.get(k) for k in ('valid_loss','perplexity','bits_per_token')},
                           message=f"run end at step {learn.train_iter}: valid loss {last.get('valid_loss')}, model saved to {rd.model}"))
         if not a.quiet: print(f"done: valid loss {fmt(last.get('valid_loss'))}, perplexity {fmt(last.get('perplexity'))}; model in {rd.model}")
+        _barrier()
         return learn
     finally:
         if own is not None: own.release()
+        if ws > 1 and dist.is_initialized(): dist.destroy_process_group()
 
 # %% ../nbs/15_cli.ipynb #0a9175cc
 @command('generate')
@@ -603,6 +680,7 @@ def selflearn(run:str,                   # run directory written by `metacog tra
               corpus:str=None,           # training text (default: the run's corpus from config.json)
               lang:str='en',             # template language for concept questions: en or es
               teacher:str=None,          # Ollama URL ('http://localhost:11434#llama3.2') or a local model folder; default: retrieval
+              rag:str=None,              # a retrieval store (`metacog ingest --into PATH`) to make the gap data from, instead of the corpus
               steps:int=60,              # fine-tune steps per cycle
               lr:float=1e-4,             # fine-tune peak learning rate (in `metacog bench selflearn`: valid loss +1%)
               batch_size:int=8,          # fine-tune batch rows
@@ -627,10 +705,14 @@ def selflearn(run:str,                   # run directory written by `metacog tra
     qs = None
     if bundled: qs = list(world_questions()); random.Random(seed).shuffle(qs)
     lim = selflearn_limits(teacher, cycles, limits, no_limits, per_hour, per_day, min_interval)
+    retriever = None
+    if rag:
+        from metacog.rag import RagStore
+        retriever = RagStore(_rag_dir(rp, rag))
     dest = rp/'model' if in_place else _new_dir(rp, 'selflearn', numbered=True)
     step = max((r['step'] for r in read_journal(rp)), default=0)
     sq = SelfQuestioner(model, tok, text, rp, qs, _age(cfg.get('preset')), lang, limits=lim, wait=not no_wait,
-                        teacher=make_teacher(teacher), steps=steps, lr=lr, bs=batch_size, seq_len=seq_len,
+                        teacher=make_teacher(teacher), retriever=retriever, steps=steps, lr=lr, bs=batch_size, seq_len=seq_len,
                         replay_frac=replay_frac, after_train=lambda s: save_model(s.model, dest, s.tok),
                         journal=Journal(rp/'journal.jsonl'), verbose=True, seed=seed)
     for _ in range(cycles):
@@ -643,17 +725,240 @@ def selflearn(run:str,                   # run directory written by `metacog tra
     print('stats: ' + ', '.join(f"{k} {v}" for k, v in st.items()))
     return st
 
+# %% ../nbs/15_cli.ipynb #ddbfd527
+INGEST_LIST = 10   # files `metacog ingest` names per kind (added, changed, removed); the rest are counted
+
+@command('ingest')
+def ingest_cmd(sources:typing.Annotated[str, dict(opt=False, nargs='+')], # files or folders: .txt .md .jsonl .html .rss .atom .xml
+               into:str='rag',          # the store's folder (e.g. RUN/rag); created by the first ingest
+               chunk_chars:int=None,    # longest chunk of a new store, in characters (default: metacog.rag.CHUNK_CHARS, 400)
+               overlap:int=None,        # characters of whole sentences a chunk repeats from the one before (default 100)
+               prune:bool=False,        # drop documents under a folder given whose file is gone
+               text_field:str=None,     # JSONL: the field holding the text (default: text, content or body)
+               quiet:bool=False):       # no progress bar
+    "Add documents to a retrieval store: new and changed files only, chunks deduplicated by content hash"
+    from metacog.rag import RagStore, ingest_summary
+    check_number('--chunk-chars', chunk_chars, 1, integer=True, none_ok=True); check_number('--overlap', overlap, 0, integer=True, none_ok=True)
+    st = RagStore(into, chunk_chars, overlap)
+    rep = st.ingest(list(sources), prune=prune, text_field=text_field, quiet=quiet)
+    for k in ('added', 'changed', 'removed'):
+        for s in rep[k][:INGEST_LIST]: print(f"{k:>9}: {s}")
+        if len(rep[k]) > INGEST_LIST: print(f"{k:>9}: ... and {len(rep[k]) - INGEST_LIST} more")
+    print(f"{st.path}: " + ingest_summary(rep))
+    return rep
+
+def _rag_dir(run:Path, rag=None): # the run (or model) folder; --rag
+    "The store `metacog ask`/`selflearn` use: --rag, else RUN/rag; a clear error when there is none"
+    sp = Path(rag) if rag else run/'rag'
+    check((sp/'store.json').exists(), f"no retrieval store in {sp}",
+          f"build one with `metacog ingest DOCS... --into {sp}`" + ('' if rag else ', or pass --rag PATH'))
+    return sp
+
+@command('ask')
+def ask_cmd(run:str,                 # run directory (its model/ answers), or a save_pretrained folder
+            question:str,            # the question; one in the bundled world's question form is asked as its cloze prompt
+            rag:str=None,            # the retrieval store (default: RUN/rag, written by `metacog ingest --into RUN/rag`)
+            k:int=5,                 # passages to retrieve
+            no_rag:bool=False,       # answer with the model alone, no retrieval
+            max_new_tokens:int=24,   # longest answer, in tokens
+            show_prompt:bool=False): # also print what the model read
+    "Answer a question with a run's model, conditioned on passages retrieved for it; print the sources with their scores"
+    check_number('--k', k, 1, integer=True); check_number('--max-new-tokens', max_new_tokens, 1, integer=True)
+    mp, rp = _model_and_run(run)
+    check((mp/'config.json').exists(), f"no model found in {run}", _no_model_fix(Path(run), 'ask'))
+    sp = None if no_rag else _rag_dir(rp or mp.parent, rag)
+    from metacog.model import load_model
+    from metacog.rag import RagStore, ask
+    model, tok = load_model(mp)
+    check(tok is not None, f"{mp} has no tokenizer", "retrain with `metacog train`, which saves it with the model")
+    a = ask(model, tok, question, RagStore(sp) if sp else None, k, max_new_tokens=max_new_tokens)
+    if a.relation: print(f"asked as: {a.asked} ...")
+    if show_prompt: print(f"prompt: {a.prompt}")
+    print(f"answer: {a.answer}")
+    if sp:
+        used = {h.id for h in a.hits if any(s in h.text for s in a.context)}
+        print(f"sources ({len(a.hits)} from {sp}; * = in the prompt):" if a.hits else f"no passage of {sp} matches the question")
+        for i, h in enumerate(a.hits):
+            print(f" {'*' if h.id in used else ' '}{i+1}. {h.score:6.2f}  {h.where()}  {h.text[:100]!r}")
+    return a
+
+# %% ../nbs/15_cli.ipynb #e57f9923
+FULL_FINETUNE_LR = 3e-4     # peak learning rate when every weight trains: a tenth of `metacog train`'s 3e-3 (a trained model is
+                            # nudged, not retrained; the usual practice of fine-tuning below the pre-training rate)
+FINETUNE_MAX_LENGTH = 128   # default context of a fine-tune: `metacog train`'s --max-length, capped at the base's context
+
+def _finetune_dest(src:Path, rd, out): # the base's model folder; its run directory (or None); --out
+    "The new folder a fine-tune writes: --out (new or empty), else RUN/finetune-N, else BASE-finetune-N beside a bare model folder"
+    if out is None: return _new_dir(rd if rd is not None else src.parent, 'finetune' if rd is not None else f'{src.name}-finetune', numbered=True)
+    p = Path(out).expanduser()
+    check(not p.exists() or (p.is_dir() and not any(p.iterdir())), f"--out {out} already exists and is not empty",
+          "pass a new folder: a fine-tune never writes over another")
+    check(not p.resolve().is_relative_to(src.resolve()), f"--out {out} is inside the base model's folder {src}",
+          "pass a folder outside it: the base is never changed")
+    return p
+
+def _check_finetune_args(o:dict): # the options of `finetune`, by name
+    "Refuse bad `metacog finetune` options before anything is read or written"
+    n = check_number
+    for k in ('steps', 'r', 'batch_size', 'eval_every'): n(f"--{k.replace('_', '-')}", o[k], 1, integer=True)
+    n('--alpha', o['alpha'], 0, lo_open=True, fix="pass --alpha 16 (updates are scaled by alpha/r)")
+    n('--lr', o['lr'], 0, lo_open=True, none_ok=True, fix="pass --lr 1e-3, for example")
+    n('--max-length', o['max_length'], 2, integer=True, none_ok=True, fix="pass --max-length 128, for example")
+    n('--valid-pct', o['valid_pct'], 0, 1, lo_open=True, hi_open=True, fix="pass --valid-pct 0.1")
+    n('--seed', o['seed'], 0, 2**32 - 1, integer=True)
+    check(o['introspection'] in (0, 1, 2, 3), f"--introspection must be 0, 1, 2 or 3, got {o['introspection']}", "pass --introspection 1 (the default)")
+    for k in ('merge', 'delta'):
+        check(not o[k] or o['lora'], f"--{k} needs --lora", f"add --lora (--{k} is about the LoRA adapter)")
+    check(o['node_id'] is None or (o['delta'] and o['node_id'].strip()), "--node-id is written into a delta: it needs --delta and a name",
+          "add --delta, or leave --node-id out")
+
+@command('finetune')
+def finetune(base:str,                  # a run directory (its model/ is the base) or a save_pretrained folder with its tokenizer
+             lora:bool=False,           # train LoRA adapters only (the base weights stay as they are); without it every weight trains
+             merge:bool=False,          # with --lora, also write OUT/model: the adapter merged into the weights (a save_pretrained folder)
+             delta:bool=False,          # with --lora, also write OUT/delta: the adapter and a manifest a federation server verifies
+             node_id:str=None,          # the node's name in the delta's manifest (default: this machine's host name)
+             corpus:str=None,           # training text (default: the run's corpus from its config.json, else the bundled corpus)
+             steps:int=200,             # optimizer steps
+             r:int=8,                   # LoRA rank
+             alpha:float=16.,           # LoRA scale numerator: the updates are scaled by alpha/r
+             target_modules:str=None,   # comma-separated linear layers to adapt (default: q_proj,k_proj,v_proj,o_proj)
+             lr:float=None,             # peak learning rate (default: 1e-2 with --lora, 3e-4 when every weight trains)
+             batch_size:int=16,         # sequences per batch
+             max_length:int=None,       # context length in tokens (default: 128, at most the base's)
+             eval_every:int=50,         # steps between evaluations on the validation split
+             valid_pct:float=0.1,       # share of the corpus (its end) kept for validation
+             out:str=None,              # the new folder to write (default: RUN/finetune-N, or BASE-finetune-N beside a bare model folder)
+             no_metacog:bool=False,     # turn off the metacognitive cycle (observe and diagnose only)
+             introspection:int=1,       # introspection level: 0 off, 1 cheap, 2 activations, attention, 3 spectra, probes
+             strategy_file:str='~/.metacog/strategies.json', # where the cycle's learned strategies persist across runs
+             seed:int=0,                # random seed
+             quiet:bool=False):         # no progress bar
+    "Fine-tune a run's model or a local transformers model on a corpus, with LoRA adapters (--lora), into a new folder"
+    o = dict(locals()); _check_finetune_args(o)
+    p = Path(base).expanduser()
+    check(p.is_dir(), f"{base}: no such folder", "pass a run directory written by `metacog train`, or a save_pretrained folder")
+    src, rd = _model_and_run(p)
+    check((src/'config.json').is_file(), f"{base} is not a model folder (no config.json, nor model/config.json)", _no_model_fix(p, 'finetune'))
+    check((src/'tokenizer.json').is_file() or (src/'tokenizer_config.json').is_file(), f"{src} has no tokenizer",
+          "pass a folder saved with its tokenizer (a run's model/ has one)")
+    dest = _finetune_dest(src, rd, out)
+    from fastai.torch_core import set_seed
+    from metacog.data import load_corpus, bundled_corpus, encode, lm_dls
+    from metacog.model import load_model, save_model, count_params
+    from metacog.train import metacog_learner, evaluate_full
+    from metacog.cycle import metacog_cbs
+    cfg = json.loads((rd/'config.json').read_text()) if rd is not None and (rd/'config.json').is_file() else {}
+    csrc = corpus or cfg.get('corpus') or 'bundled:facts'
+    text = bundled_corpus() if csrc == 'bundled:facts' else load_corpus(csrc)
+    if lora:
+        from metacog.lora import lora_learner, save_adapter, merge_lora, LORA_LR, LORA_TARGETS
+        from metacog.delta import base_fingerprint, pack_delta
+    set_seed(seed)
+    model, tok = load_model(src)
+    ctx = model.config.max_position_embeddings
+    seq = max_length or min(FINETUNE_MAX_LENGTH, ctx)
+    check(seq <= ctx, f"--max-length {seq} is longer than the base's context ({ctx} tokens)", f"pass --max-length {ctx} or less")
+    ids = encode(tok, text)
+    dls = lm_dls(ids, bs=batch_size, seq_len=seq, valid_pct=valid_pct, steps_per_epoch=eval_every, tok=tok, seed=seed,
+                 valid_windows=1024)
+    writable_dir(dest)
+    rdo = RunDir(dest)
+    with RunLock(rdo.path):
+        cbs = metacog_cbs(metacog=not no_metacog, introspection=introspection or None, strategy_file=strategy_file)
+        lr = lr or (LORA_LR if lora else FULL_FINETUNE_LR)
+        targets = [t.strip() for t in target_modules.split(',') if t.strip()] if target_modules else None
+        kw = dict(run_dir=rdo, cbs=cbs, max_nonfinite=1 if no_metacog else NONFINITE_WITH_CYCLE)
+        learn = (lora_learner(dls, model, r=r, alpha=alpha, target_modules=targets, lr=lr, seed=seed, **kw) if lora
+                 else metacog_learner(dls, model, lr=lr, **kw))
+        n_ex = max(1, int(dls.n_train) // seq)   # training examples: windows of the context length in the training split
+        args = dict({k: v for k,v in o.items() if k not in ('quiet',)}, base=str(src), corpus=csrc, lr=lr, max_length=seq,
+                    target_modules=(targets or list(LORA_TARGETS)) if lora else None)
+        info = dict(n_params=count_params(model), trainable=count_params(model, trainable=True), n_examples=n_ex,
+                    base_fingerprint=base_fingerprint(model) if lora else None, metacog_version=__import__('metacog').__version__)
+        before = evaluate_full(learn)
+        atomic_write_json(rdo.config, dict(args, **info, before=before))
+        msg = (f"finetune of {src}: {'LoRA r ' + str(r) if lora else 'every weight'}, {info['trainable']:,} of {info['n_params']:,} "
+               f"parameters train; valid loss before {before['valid_loss']:.4g}")
+        learn.journal.log('event', 0, dict(event='run_start', args=args, before=before, **info, message=msg))
+        if not quiet: print(f"metacog finetune: {rdo.path} | {msg}")
+        with (learn.no_bar() if quiet else contextlib.nullcontext()), (learn.no_logging() if quiet else contextlib.nullcontext()), disk_errors(rdo.path):
+            learn.fit_steps(steps, lr)
+        after = evaluate_full(learn)
+        if lora:
+            save_adapter(learn.model, rdo/'adapter')
+            card = dict(title=f"LoRA fine-tune of {src.name} (merged)", metrics=dict(valid_loss=after['valid_loss']), tags=['lora'])
+            if merge: save_model(merge_lora(learn.model), rdo.model, tok, card=card)
+            if delta:
+                import socket
+                pack_delta(learn.model, rdo/'delta', node_id or socket.gethostname(), n_ex, dict(before=before, after=after))
+        else: learn.save_pretrained(rdo.model)
+        written = [f for f in ('adapter', 'model', 'delta') if (rdo/f).exists()]
+        cfg_now = json.loads(rdo.config.read_text()); atomic_write_json(rdo.config, dict(cfg_now, after=after))
+        msg = (f"finetune end at step {learn.train_iter}: valid loss {before['valid_loss']:.4g} -> {after['valid_loss']:.4g}; "
+               f"wrote {', '.join(written)} in {rdo.path}")
+        learn.journal.log('event', learn.train_iter, dict(event='run_end', before=before, after=after, written=written, message=msg))
+        if not quiet: print(msg)
+    return rdo.path
+
+# %% ../nbs/15_cli.ipynb #301ea4d0
+@command('federate')
+def federate_cmd(simulate:int=None,       # nodes to run on this machine with Flower's simulation engine (Ray), each with its shard of the corpus
+                 rounds:int=3,            # federated rounds
+                 corpus:str=None,         # text the nodes share out, one contiguous shard each, its end kept by the server for the gate (default: the base run's corpus, else the bundled corpus)
+                 base:str=None,           # the base model every node starts from: a run directory written by `metacog train` (or a model folder)
+                 out:str=None,            # the federation's folder (default: RUN/federated-N)
+                 aggregate:str='ab',      # ab: FedAvg of A and B separately; product: the exact average of the merged deltas B A, refactored to rank r
+                 local_steps:int=50,      # optimizer steps per node per round
+                 lr:float=1e-2,           # nodes' peak learning rate
+                 bs:int=32,               # nodes' batch size
+                 seq_len:int=None,        # tokens per window (default: 128, at most the base's context)
+                 r:int=8,                 # LoRA rank
+                 alpha:float=16.,         # LoRA scale numerator (updates scaled by alpha/r)
+                 no_gate:bool=False,      # deploy every round's average (the journal still says what the gate would have decided)
+                 workers:int=None,        # nodes training at the same time (default: min(N, CPUs))
+                 seed:int=0,              # seed of the initial adapter and the nodes' batches
+                 quiet:bool=False):       # no summary table
+    "Federated LoRA fine-tuning on Flower: N simulated nodes, their deltas verified, averaged and deployed through a validation gate"
+    check(simulate is not None, "metacog federate needs the number of nodes", "pass --simulate N (N nodes on this machine, Flower's simulation engine)")
+    check_number('--simulate', simulate, 1, integer=True, fix="pass --simulate N with N >= 1")
+    check_number('--rounds', rounds, 1, integer=True)
+    check(aggregate in ('ab', 'product'), f"--aggregate must be ab or product, got {aggregate!r}", "pass --aggregate ab (FedAvg of A and B) or --aggregate product (exact)")
+    check(base is not None, "metacog federate needs a base model (every node starts from it)",
+          "pass --base RUN, a run directory written by `metacog train`")
+    p = Path(base).expanduser()
+    src, rd = _model_and_run(p)
+    check((src/'config.json').is_file(), f"no base model at {base} (no config.json, nor model/config.json)", _no_model_fix(p, 'federate --simulate N --base'))
+    cfg = json.loads((rd/'config.json').read_text()) if rd is not None and (rd/'config.json').is_file() else {}
+    csrc = corpus or cfg.get('corpus')
+    dest = Path(out).expanduser() if out else _new_dir(rd if rd is not None else src.parent, 'federated', numbered=True)
+    check(not (dest/'journal.jsonl').exists(), f"--out {dest} already holds a federation", "pass a new --out folder")
+    from metacog.federated import federate
+    fc, last = federate(src, simulate, corpus=None if csrc in (None, 'bundled:facts') else csrc, out=dest, rounds=rounds,
+                        aggregate=aggregate, workers=workers, local_steps=local_steps, lr=lr, bs=bs, r=r, alpha=alpha,
+                        gate=not no_gate, seed=seed, **({'seq_len': seq_len} if seq_len else {}))
+    if not quiet:
+        from metacog.train import eval_rows
+        rows = [dict(round=x['step'], valid_loss=x['valid_loss'], deployed=bool(x['deployed']), accepted=x['accepted'], rejected=x['rejected'],
+                     gate_diff=x.get('gate_diff'), gate_limit=(fc.gate_z*x['gate_se']) if x.get('gate_se') is not None else None)
+                for x in eval_rows(read_journal(dest))]
+        print_table(rows, title=f"metacog federate: {simulate} nodes, {rounds} rounds, aggregate {aggregate}, gate {'off' if no_gate else 'on'}")
+        print(f"deployed adapter: {dest/'adapter'}; merged model: {dest/'model'}; journal, metrics.csv, plots/: {dest}")
+    return fc
+
 # %% ../nbs/15_cli.ipynb #e50ee398
 BENCH_HELP = {   # `metacog -h` lists the benchmarks without importing them (and PyTorch); a test keeps this true to `BENCHES`
     'crash': 'Kill a `metacog train` run (cycle on and acting) at random moments; after each, audit the disk; resume; compare with an uninterrupted run',
     'dashboard': 'Step time of a run with the cycle, without (A) and with (B) the live dashboard, A B A B',
     'export': 'GGUF export checked by llama.cpp: file size, logits max|diff| and argmax agreement, loss, greedy and tokenisation agreement per quantisation',
+    'federated': 'Federated LoRA on the bundled world: each node alone, the federated adapter, one adapter trained centrally; a poisoned node with and without the gate',
     'faults': 'Fault-injection suite: per fault, detected yes/no, steps to detection, false alarms on healthy runs',
     'growth': "From scratch vs grown: compute (FLOPs, wall time) to reach the from-scratch run's final validation loss",
     'iit': 'Phi auxiliary loss (lambda_phi 0 vs 0.3 vs 1) and IIT-guided replay: validation loss, repetition, cost',
     'improve': 'Self-improvement: per strategy latency, size, held-out loss and task metric before and after, kept or discarded; int8, pruning, distillation and search against their targets',
     'introspection': 'Cost of each introspection level as the ratio of its median chunk time to the same Learner without it',
     'overhead': 'Median step time of `metacog_learner` (and variants) against a plain PyTorch loop, measured A B A B',
+    'rag': "Retrieval recall@k on the bundled world's questions, and a small model's answer accuracy with and without retrieval",
     'repair': 'The fault-injection suite of `metacog.faults`, each fault with and without the cycle: repaired, final valid loss, actions, reverts',
     'selflearn': 'Self-learning vs a same-token control on the bundled facts: gaps closed per token, validation loss',
     'shakespeare': "Character-level Tiny Shakespeare in nanoGPT's CPU shape: 4 layers, 4 heads, width 128, context 64, batch 12, no dropout",
@@ -661,7 +966,7 @@ BENCH_HELP = {   # `metacog -h` lists the benchmarks without importing them (and
 
 def benchmarks():
     "The registry of benchmarks (`metacog.bench.BENCHES`), each benchmark module imported so that it registers its own"
-    import metacog.bench, metacog.bench_iit, metacog.bench_introspect, metacog.bench_growth, metacog.bench_selfq, metacog.bench_cycle, metacog.bench_crash, metacog.bench_export, metacog.bench_improve, metacog.bench_dashboard
+    import metacog.bench, metacog.bench_iit, metacog.bench_introspect, metacog.bench_growth, metacog.bench_selfq, metacog.bench_cycle, metacog.bench_crash, metacog.bench_export, metacog.bench_improve, metacog.bench_federated, metacog.bench_dashboard, metacog.bench_rag, metacog.bench_distributed
     return metacog.bench.BENCHES
 
 def _usage():
@@ -690,3 +995,5 @@ def main(argv:list=None): # arguments (default: sys.argv[1:])
         print(f"metacog {cmd}: error: {e}", file=sys.stderr)
         return 2
     return 0
+
+if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())   # `python -m metacog.cli` (what torchrun runs on each rank)

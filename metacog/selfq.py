@@ -612,6 +612,7 @@ class SelfQuestioner:
                  clock=None,             # time source (default `time.time`); a `FakeClock` in tests
                  wait:bool=False,        # sleep until the limits allow a question, instead of ending the ask phase
                  teacher=None,           # a teacher (`make_teacher`) to write gap examples; None: retrieval
+                 retriever=None,         # gap passages: `retriever(question, k)` -> (id, passage, score[, provenance dict]) tuples, e.g. a `metacog.rag.RagStore`; None: a `Retriever` on the corpus
                  gap_cfg:GapConfig=None, # gap thresholds
                  n_samples:int=5,        # sampled answers per question (agreement)
                  max_new_tokens:int=24,  # longest answer
@@ -638,7 +639,7 @@ class SelfQuestioner:
         self.run = Path(run) if run is not None else Path(tempfile.mkdtemp(prefix='selfq-'))
         self.dir, self.data_dir = self.run/'self_questioning', self.run/'datasets'/'auto_generated'
         self.passages = split_passages(corpus) if corpus else []
-        self._retriever = None
+        self._retriever = retriever
         if questions is None:
             check(corpus, "no questions and no corpus to make them from", "pass corpus=... (the training text) or questions=[...]")
             cs = extract_concepts(self.passages, n=n_concepts, lang=lang, seed=seed)
@@ -721,8 +722,8 @@ def make_dataset(self:SelfQuestioner, gap:Gap): # the gap to make data for
         if self._retriever is None:
             check(self.passages, "no corpus to retrieve gap data from", "pass corpus=... or a teacher")
             self._retriever = Retriever(self.passages)
-        ex = [dict(text=p, source='retrieval', passage_index=i, score=s, created=now, **base)
-              for i, p, s in self._retriever(q, self.k_passages)]
+        ex = [{**dict(text=p, source='retrieval', passage_index=i, score=s, created=now, **base), **(more[0] if more else {})}
+              for i, p, s, *more in self._retriever(q, self.k_passages)]
     return write_dataset(self.data_dir/f"gap_{gap.id}.jsonl", ex)
 
 # %% ../nbs/08_selfq.ipynb #0e1be72e

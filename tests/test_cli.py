@@ -12,7 +12,7 @@ def test_train_default(tmp_path):
     runs = list((tmp_path/'runs').iterdir())
     assert len(runs) == 1
     run = runs[0]
-    for name in ['journal.jsonl', 'metrics.csv', 'plots', 'checkpoints', 'model', 'config.json']: assert (run/name).exists(), name
+    for name in ['journal.jsonl', 'metrics.csv', 'plots', 'checkpoints', 'model', 'config.json', 'env_report.json', 'plots/metrics_grid.png', 'plots/metrics/valid_loss.png']: assert (run/name).exists(), name
     assert (tmp_path/'.metacog'/'strategies.json').exists()   # the cycle ran, and keeps what it learned for the next run
     kinds = {json.loads(l)['kind'] for l in (run/'journal.jsonl').read_text().splitlines()}
     assert {'observation', 'event'} <= kinds
