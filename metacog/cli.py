@@ -951,6 +951,7 @@ BENCH_HELP = {   # `metacog -h` lists the benchmarks without importing them (and
     'crash': 'Kill a `metacog train` run (cycle on and acting) at random moments; after each, audit the disk; resume; compare with an uninterrupted run',
     'dashboard': 'Step time of a run with the cycle, without (A) and with (B) the live dashboard, A B A B',
     'export': 'GGUF export checked by llama.cpp: file size, logits max|diff| and argmax agreement, loss, greedy and tokenisation agreement per quantisation',
+    'distributed': 'Steps and tokens per second on 1 and 2 CPU ranks (gloo), and the cost of one mind (cycle on vs off), A B C A B C',
     'federated': 'Federated LoRA on the bundled world: each node alone, the federated adapter, one adapter trained centrally; a poisoned node with and without the gate',
     'faults': 'Fault-injection suite: per fault, detected yes/no, steps to detection, false alarms on healthy runs',
     'growth': "From scratch vs grown: compute (FLOPs, wall time) to reach the from-scratch run's final validation loss",

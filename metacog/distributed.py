@@ -85,7 +85,9 @@ class RankBatches:
     def _part(self, b): return tuple(t[self.rank*self.bs:(self.rank+1)*self.bs] for t in b)
     def __iter__(self): return (self._part(b) for b in self.dl)
     def __len__(self): return len(self.dl)
-    def one_batch(self): return self._part(self.dl.one_batch())
+    def one_batch(self):
+        "This rank's rows of one global batch"
+        return self._part(self.dl.one_batch())
     def __getattr__(self, k):
         if k == 'dl': raise AttributeError(k)
         return getattr(self.dl, k)
