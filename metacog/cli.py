@@ -14,10 +14,10 @@ from .core import *   # light: no torch, so that `metacog -h` answers at once
 
 # %% auto #0
 __all__ = ['COMMANDS', 'PATH_ARGS', 'DATA_OPTS', 'NONFINITE_WITH_CYCLE', 'GROW_CHECK_TOKENS', 'GROW_CHECK_ON', 'INGEST_LIST',
-           'FULL_FINETUNE_LR', 'FINETUNE_MAX_LENGTH', 'BENCH_HELP', 'command', 'metavar', 'cli_parser', 'given_options',
-           'call_with_argv', 'run_command', 'train_config', 'resume_options', 'train', 'generate_cmd', 'export_cmd',
-           'report', 'improve_health', 'improve_cmd', 'grow_cmd', 'selflearn_limits', 'selflearn', 'ingest_cmd',
-           'ask_cmd', 'finetune', 'federate_cmd', 'benchmarks', 'main']
+           'FULL_FINETUNE_LR', 'FINETUNE_MAX_LENGTH', 'BENCH_HELP', 'command', 'lr_or_auto', 'metavar', 'cli_parser',
+           'given_options', 'call_with_argv', 'run_command', 'train_config', 'resume_options', 'train', 'generate_cmd',
+           'export_cmd', 'report', 'improve_health', 'improve_cmd', 'grow_cmd', 'selflearn_limits', 'selflearn',
+           'ingest_cmd', 'ask_cmd', 'finetune', 'federate_cmd', 'benchmarks', 'main']
 
 # %% ../nbs/15_cli.ipynb #d3fd9f9a
 COMMANDS = {}
@@ -31,10 +31,17 @@ def command(name:str=None,    # the subcommand's name (default: the function's)
 # %% ../nbs/15_cli.ipynb #111be8ad
 PATH_ARGS = ('corpus', 'out', 'resume', 'strategy_file', 'checkpoint', 'run', 'into', 'rag')  # str parameters naming a file or folder
 
+def lr_or_auto(s): # `--lr`'s value: a number, or 'auto'
+    "A learning rate from the command line: a float, or 'auto' (a range test on copies of the model chooses it)"
+    if isinstance(s, str) and s.strip().lower() == 'auto': return 'auto'
+    try: return float(s)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"{s!r} is not a learning rate: pass a number such as 3e-3, or auto") from None
+
 def metavar(name:str, # a parameter's name
             typ=str): # its type
     "What `-h` shows for the value of option `name`: PATH (a file or folder, `PATH_ARGS`), N (int), X (float), TEXT"
-    return 'PATH' if name in PATH_ARGS else {int: 'N', float: 'X'}.get(typ, 'TEXT')
+    return 'PATH' if name in PATH_ARGS else {int: 'N', float: 'X', lr_or_auto: 'X|auto'}.get(typ, 'TEXT')
 
 # %% ../nbs/15_cli.ipynb #57db7fdd
 def cli_parser(f,              # a command function
@@ -95,8 +102,13 @@ def _check_train_args(o:dict): # the options of `metacog train`, by name
     for k in ('checkpoint_every', 'iit_every', 'grow_every', 'selfq_every'): n(f"--{k.replace('_', '-')}", o[k], 1, integer=True, none_ok=True)
     n('--max-length', o['max_length'], 2, integer=True, fix="pass --max-length 128, for example")
     n('--seed', o['seed'], 0, 2**32 - 1, integer=True)   # numpy's seeds are 32-bit
-    n('--lr', o['lr'], 0, lo_open=True, fix="pass --lr 3e-3, for example")
-    n('--min-lr', o['min_lr'], 0, o['lr'], none_ok=True, fix="pass a final learning rate between 0 and --lr (or leave it out)")
+    o['lr'] = lr_or_auto(o['lr'])
+    if o['lr'] == 'auto':   # a range test on copies of the model chooses the rate of a new run
+        check(o['min_lr'] is None, "--min-lr needs a number for --lr", "leave --min-lr out with --lr auto (the schedule's default end), or pass --lr 3e-3")
+        check(o['nproc'] == 1, "--lr auto runs on one process", "run the range test with --nproc 1 and pass the rate it found (config.json, lr) as --lr")
+    else:
+        n('--lr', o['lr'], 0, lo_open=True, fix="pass --lr 3e-3, for example, or --lr auto")
+        n('--min-lr', o['min_lr'], 0, o['lr'], none_ok=True, fix="pass a final learning rate between 0 and --lr (or leave it out)")
     # above 10, AdamW's decoupled decay (lr*wd per step) halves the weights in about 23 steps at the default lr 3e-3
     n('--weight-decay', o['weight_decay'], 0, 10, fix="pass --weight-decay 0.1 (AdamW's usual value), or 0 for none")
     n('--max-grad-norm', o['max_grad_norm'], 0, fix="pass --max-grad-norm 1.0, or 0 to turn clipping off")
@@ -283,7 +295,7 @@ def train(corpus:str=None,          # text file, folder of .txt files, or Huggin
           preset:str='tiny',        # model preset: micro, tiny, small, age0, age1, age3, age6, age12, age15
           steps:int=600,            # optimizer steps
           batch_size:int=32,        # sequences per batch
-          lr:float=3e-3,            # peak learning rate
+          lr:lr_or_auto=3e-3,       # peak learning rate, or auto: fastai's lr_find on copies of the model chooses it (a new run)
           min_lr:float=None,        # final learning rate (default depends on --scheduler)
           weight_decay:float=0.1,   # AdamW weight decay on matrices
           max_length:int=128,       # context length in tokens
@@ -367,7 +379,7 @@ def _train_locked(o:dict, changed:dict, lock): # the options; those a resume cha
     from fastai.torch_core import set_seed
     from metacog.data import load_corpus, bundled_corpus, encode, lm_dls
     from metacog.model import make_config, make_model, count_params
-    from metacog.train import metacog_learner, unfit_state, evaluate_full, load_checkpoint
+    from metacog.train import metacog_learner, unfit_state, evaluate_full, load_checkpoint, lr_range_test
     import torch.distributed as dist
     from metacog.selfq import SelfQCallback
     from metacog.distributed import world, shard_dls, DataParallel, OneMind
@@ -401,7 +413,13 @@ def _train_locked(o:dict, changed:dict, lock): # the options; those a resume cha
                                 max_nonfinite=1 if a.no_metacog else NONFINITE_WITH_CYCLE)
         if a.selfq_every: learn.add_cb(SelfQCallback(every=a.selfq_every*ga, corpus=text[:n_train_chars], run=rd.path))
         n_tok = len(ids)*(1-a.valid_pct)
+        if a.lr == 'auto':   # a new run (a resume goes on at the rate its config holds): the range test, on copies
+            check(ckpt is None, "--lr auto chooses the rate of a new run", "resume without --lr (the run's own rate), or pass a number")
+            a.lr, n_rt = lr_range_test(learn); learn.lr = args['lr'] = a.lr; args['lr_auto'] = dict(steps=n_rt, suggestion='valley')
         if main: state = _start(learn, ckpt, args, text, n_tok, skipped, changed)
+        if 'lr_auto' in args and main:
+            learn.journal.log('event', 0, dict(event='lr_auto', lr=a.lr, steps=args['lr_auto']['steps'],
+                              message=f"step 0: range test (fastai's lr_find, {args['lr_auto']['steps']} steps on copies): learning rate {a.lr:.3g} (valley)"))
         else: state = load_checkpoint(learn, ckpt) if ckpt is not None else dict(step=0, rng=None)   # the other ranks read, never write
         if ws > 1 and main:
             learn.journal.log('event', state['step'], dict(event='distributed', world_size=ws, backend=dist.get_backend(), rank_batch=dls.train.bs,
@@ -963,11 +981,12 @@ BENCH_HELP = {   # `metacog -h` lists the benchmarks without importing them (and
     'repair': 'The fault-injection suite of `metacog.faults`, each fault with and without the cycle: repaired, final valid loss, actions, reverts',
     'selflearn': 'Self-learning vs a same-token control on the bundled facts: gaps closed per token, validation loss',
     'shakespeare': "Character-level Tiny Shakespeare in nanoGPT's CPU shape: 4 layers, 4 heads, width 128, context 64, batch 12, no dropout",
+    'tuning_free': "From starting rates 1e-4..1e-1 and auto: the cycle vs plain runs, a tuned grid, fastai lr_find + fit_one_cycle, schedule-free AdamW, Prodigy",
     'untuned': 'Learning rate 10x too high and 10x too low, with and without the cycle, against the tuned run'}
 
 def benchmarks():
     "The registry of benchmarks (`metacog.bench.BENCHES`), each benchmark module imported so that it registers its own"
-    import metacog.bench, metacog.bench_iit, metacog.bench_introspect, metacog.bench_growth, metacog.bench_selfq, metacog.bench_cycle, metacog.bench_crash, metacog.bench_export, metacog.bench_improve, metacog.bench_federated, metacog.bench_dashboard, metacog.bench_rag, metacog.bench_distributed
+    import metacog.bench, metacog.bench_iit, metacog.bench_introspect, metacog.bench_growth, metacog.bench_selfq, metacog.bench_cycle, metacog.bench_crash, metacog.bench_export, metacog.bench_improve, metacog.bench_federated, metacog.bench_dashboard, metacog.bench_rag, metacog.bench_distributed, metacog.bench_tuning_free
     return metacog.bench.BENCHES
 
 def _usage():

@@ -38,11 +38,13 @@ def _finite(snap): # a `Snapshot`
     "Whether every floating-point tensor of the snapshot's model is finite"
     return all(bool(torch.isfinite(v).all()) for v in snap.model.values() if v.is_floating_point())
 
-def _evidence(d:Diagnosis): # a diagnosis
+def _evidence(d:Diagnosis,    # a diagnosis
+              step:int=None): # the step of the message (an older diagnosis says when its evidence was measured)
     "Its first two numbers or words of evidence, as ' (k v, k v)' for a message ('' if none)"
     ev = [(k, v) for k,v in (d.evidence or {}).items()
           if isinstance(v, (int, float, str)) and not isinstance(v, bool)][:2]
-    return f" ({', '.join(f'{k} {fmt(v)}' for k,v in ev)})" if ev else ''
+    when = f"at step {d.step}: " if step is not None and d.step is not None and d.step < step else ''
+    return f" ({when}{', '.join(f'{k} {fmt(v)}' for k,v in ev)})" if ev else ''
 
 # %% ../nbs/13_cycle.ipynb #b19d7ed7
 @register_state_type   # a checkpoint resumes the action under evaluation
@@ -279,7 +281,7 @@ def _apply(self:MetacogCallback,
     snap = pred.metric == 'ab' or not ACTION_CLASSES[name].changes_state
     ap = self.mod.act(name, snapshot=snap, journal=False, **prm)
     e['tried'].append(name)
-    msg = f"step {step}: {d.kind.replace('_', ' ')}{_evidence(d)} -> {ap.describe()}; expected {pred.text()}"
+    msg = f"step {step}: {d.kind.replace('_', ' ')}{_evidence(d, step)} -> {ap.describe()}; expected {pred.text()}"
     self.jnl.log('action', step, dict(action=name, params=ap.params, diagnosis=d.kind, evidence=d.evidence,
                      prediction=dict(metric=pred.metric, window=pred.window, ref=pred.ref, ref_se=pred.ref_se),
                      settings=self.mod.settings(), message=msg))

@@ -6,8 +6,9 @@ Docs: https://metacog-dev.github.io/metacog/train.html.md"""
 
 # %% ../nbs/03_train.ipynb #d5e516ab
 from __future__ import annotations
-import re, platform, math, time, json, os, sys, shutil, hashlib, statistics, contextlib, itertools
+import re, platform, random, tempfile, math, time, json, os, sys, shutil, hashlib, statistics, contextlib, itertools
 from functools import partial
+from copy import deepcopy
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn
 from fastcore.all import *
@@ -25,12 +26,12 @@ from .model import *
 from .model import _save_tokenizer
 
 # %% auto #0
-__all__ = ['SCHEDULERS', 'LEARNER_CBS', 'CARD_DATA', 'CARD_METRICS', 'BitsPerToken', 'AMP', 'NonFiniteGuard', 'lr_at', 'mom_at',
-           'StepSchedule', 'StepLimit', 'RunLogger', 'plot_run', 'plot_style', 'eval_rows', 'metric_rows',
-           'metric_names', 'metrics_figure', 'plot_metrics', 'env_report', 'EvalBar', 'corpus_sha1', 'tok_fingerprint',
-           'unfit_state', 'save_checkpoint', 'checkpoint_problem', 'find_checkpoint', 'latest_checkpoint',
-           'load_checkpoint', 'Checkpoint', 'restore_last_good', 'EarlyStop', 'metacog_learner', 'run_card',
-           'evaluate_full']
+__all__ = ['SCHEDULERS', 'LEARNER_CBS', 'CARD_DATA', 'CARD_METRICS', 'LR_FIND_STEPS', 'BitsPerToken', 'AMP', 'NonFiniteGuard',
+           'lr_at', 'mom_at', 'StepSchedule', 'StepLimit', 'RunLogger', 'plot_run', 'plot_style', 'eval_rows',
+           'metric_rows', 'metric_names', 'metrics_figure', 'plot_metrics', 'env_report', 'EvalBar', 'corpus_sha1',
+           'tok_fingerprint', 'unfit_state', 'save_checkpoint', 'checkpoint_problem', 'find_checkpoint',
+           'latest_checkpoint', 'load_checkpoint', 'Checkpoint', 'restore_last_good', 'EarlyStop', 'metacog_learner',
+           'run_card', 'evaluate_full', 'lr_range_test']
 
 # %% ../nbs/03_train.ipynb #6eceffec
 class BitsPerToken(AvgLoss):
@@ -676,6 +677,28 @@ def evaluate_full(learn, dl=None): # the Learner; the DataLoader to score (defau
     finally: m.train(was)
     v = tot/max(n, 1)
     return dict(valid_loss=v, perplexity=math.exp(min(v, 700)), bits_per_token=v/math.log(2), valid_windows=w)
+
+# %% ../nbs/03_train.ipynb #28935671
+LR_FIND_STEPS = 100   # fastai's `lr_find` default
+
+def lr_range_test(learn,                    # a Learner from `metacog_learner` (left as it is)
+                  start_lr:float=1e-7,      # the first rate tried (fastai's default)
+                  end_lr:float=10.,         # the last rate tried (the test stops earlier when the loss blows up)
+                  num_it:int=LR_FIND_STEPS, # steps of the test
+                  suggest=None):            # a fastai suggestion function (default: `valley`)
+    "fastai's `lr_find` on copies of `learn`'s model and training data: `(suggested rate, steps taken)`"
+    from fastai.callback.schedule import valley
+    rng = (torch.get_rng_state(), np.random.get_state(), random.getstate())
+    clip = [GradientClip(c.max_norm) for c in learn.cbs if isinstance(c, GradientClip)]
+    dls = DataLoaders(deepcopy(learn.dls.train), learn.dls.valid)
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            tmp = Learner(dls, deepcopy(learn.model), loss_func=learn.loss_func, opt_func=learn.opt_func,
+                          splitter=learn.splitter, wd=learn.wd, path=d, cbs=clip)
+            with tmp.no_bar(), tmp.no_logging():
+                r = tmp.lr_find(start_lr, end_lr, num_it, show_plot=False, suggest_funcs=(suggest or valley,))
+            return float(r[0]), len(tmp.recorder.lrs)
+    finally: torch.set_rng_state(rng[0]); np.random.set_state(rng[1]); random.setstate(rng[2])
 
 # %% ../nbs/03_train.ipynb #3b4b326e
 @patch

@@ -34,11 +34,25 @@ def test_train_default(tmp_path):
     (['--corpus', 'missing/file.txt'], 'Fix:'),
     (['--preset', 'micro', '--max-length', '100000'], 'Fix:'),
     (['--tokenizer', 'words'], 'unknown --tokenizer'),
+    (['--lr', 'fast'], "'fast' is not a learning rate"),
+    (['--lr', 'auto', '--min-lr', '1e-4'], '--min-lr needs a number for --lr'),
 ])
 def test_train_bad_input(tmp_path, args, needle):
     r = metacog('train', *args, cwd=tmp_path)
     assert r.returncode == 2 and needle in r.stderr, r.stderr[-2000:]
     assert not (tmp_path/'runs').exists() or not any((tmp_path/'runs').iterdir())   # nothing written for a bad option
+
+def test_train_lr_auto(tmp_path):
+    "`--lr auto`: a range test on copies chooses the rate; the run trains at it, says so, and a resume keeps it"
+    r = metacog('train', '--preset', 'micro', '--steps', '20', '--eval-every', '10', '--lr', 'auto', '--name', 'r', '--quiet', cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = tmp_path/'runs'/'r'; cfg = json.loads((run/'config.json').read_text())
+    assert isinstance(cfg['lr'], float) and 1e-6 < cfg['lr'] < 1 and cfg['lr_auto']['steps'] > 0
+    ev = [json.loads(l)['data'] for l in (run/'journal.jsonl').read_text().splitlines() if '"lr_auto"' in l]
+    assert ev and ev[0]['lr'] == cfg['lr'] and 'range test' in ev[0]['message']
+    r = metacog('train', '--resume', run, '--steps', '30', '--quiet', cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((run/'config.json').read_text())['lr'] == cfg['lr']
 
 def test_bad_corpus_files(tmp_path):
     (tmp_path/'empty.txt').write_text('   \n')
