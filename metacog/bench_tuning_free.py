@@ -223,8 +223,8 @@ def bench_tuning_free(corpora:str='shakespeare,stdlib', # corpora, comma-separat
                       jobs:int=2,               # runs at a time (one torch thread each)
                       corpus:str=None,          # Tiny Shakespeare's input.txt (default: found beside the project)
                       out:str='bench_results'): # folder for results.jsonl, the table and the figure
-    """The cycle from a learning rate anywhere in three decades, against plain runs, a tuned grid, fastai's `lr_find` +
-    `fit_one_cycle`, schedule-free AdamW and Prodigy. Runs already in `OUT/tuning_free/results.jsonl` are not run again"""
+    """From starting rates 1e-4..1e-1 and auto: the cycle vs plain runs, a tuned grid, fastai lr_find + fit_one_cycle, schedule-free AdamW, Prodigy
+    Runs already in `OUT/tuning_free/results.jsonl` (same steps) are not run again: an interrupted benchmark resumes"""
     od = Path(out)/'tuning_free'; od.mkdir(parents=True, exist_ok=True); res = od/'results.jsonl'
     ms = [m for m in methods.split(',') if m]
     for m in ms: check(m in TF_METHODS, f"unknown method {m!r}", f"use some of {','.join(TF_METHODS)}")

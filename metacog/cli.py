@@ -416,10 +416,11 @@ def _train_locked(o:dict, changed:dict, lock): # the options; those a resume cha
         if a.lr == 'auto':   # a new run (a resume goes on at the rate its config holds): the range test, on copies
             check(ckpt is None, "--lr auto chooses the rate of a new run", "resume without --lr (the run's own rate), or pass a number")
             a.lr, n_rt = lr_range_test(learn); learn.lr = args['lr'] = a.lr; args['lr_auto'] = dict(steps=n_rt, suggestion='valley')
-        if main: state = _start(learn, ckpt, args, text, n_tok, skipped, changed)
-        if 'lr_auto' in args and main:
-            learn.journal.log('event', 0, dict(event='lr_auto', lr=a.lr, steps=args['lr_auto']['steps'],
-                              message=f"step 0: range test (fastai's lr_find, {args['lr_auto']['steps']} steps on copies): learning rate {a.lr:.3g} (valley)"))
+        if main:
+            state = _start(learn, ckpt, args, text, n_tok, skipped, changed)
+            if ckpt is None and 'lr_auto' in args:
+                learn.journal.log('event', 0, dict(event='lr_auto', lr=a.lr, steps=args['lr_auto']['steps'],
+                                  message=f"step 0: range test (fastai's lr_find, {args['lr_auto']['steps']} steps on copies): learning rate {a.lr:.3g} (valley)"))
         else: state = load_checkpoint(learn, ckpt) if ckpt is not None else dict(step=0, rng=None)   # the other ranks read, never write
         if ws > 1 and main:
             learn.journal.log('event', state['step'], dict(event='distributed', world_size=ws, backend=dist.get_backend(), rank_batch=dls.train.bs,

@@ -17,6 +17,7 @@ from fastai.callback.tracker import TrackerCallback
 from fastai.callback.training import GradientClip, GradientAccumulation
 from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.callback.progress import ProgressCallback
+from fastai.callback.schedule import valley
 from torch.amp import autocast, GradScaler
 import safetensors.torch as st
 from transformers import LlamaConfig, AutoTokenizer, AutoModelForCausalLM
@@ -687,7 +688,6 @@ def lr_range_test(learn,                    # a Learner from `metacog_learner` (
                   num_it:int=LR_FIND_STEPS, # steps of the test
                   suggest=None):            # a fastai suggestion function (default: `valley`)
     "fastai's `lr_find` on copies of `learn`'s model and training data: `(suggested rate, steps taken)`"
-    from fastai.callback.schedule import valley
     rng = (torch.get_rng_state(), np.random.get_state(), random.getstate())
     clip = [GradientClip(c.max_norm) for c in learn.cbs if isinstance(c, GradientClip)]
     dls = DataLoaders(deepcopy(learn.dls.train), learn.dls.valid)

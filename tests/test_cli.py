@@ -48,11 +48,13 @@ def test_train_lr_auto(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     run = tmp_path/'runs'/'r'; cfg = json.loads((run/'config.json').read_text())
     assert isinstance(cfg['lr'], float) and 1e-6 < cfg['lr'] < 1 and cfg['lr_auto']['steps'] > 0
-    ev = [json.loads(l)['data'] for l in (run/'journal.jsonl').read_text().splitlines() if '"lr_auto"' in l]
-    assert ev and ev[0]['lr'] == cfg['lr'] and 'range test' in ev[0]['message']
+    evs = lambda kind: [json.loads(l)['data'] for l in (run/'journal.jsonl').read_text().splitlines() if json.loads(l)['data'].get('event') == kind]
+    ev = evs('lr_auto')
+    assert len(ev) == 1 and ev[0]['lr'] == cfg['lr'] and 'range test' in ev[0]['message']
     r = metacog('train', '--resume', run, '--steps', '30', '--quiet', cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads((run/'config.json').read_text())['lr'] == cfg['lr']
+    assert len(evs('resume')) == 1 and len(evs('lr_auto')) == 1   # the resume is journaled, and runs no second range test
 
 def test_bad_corpus_files(tmp_path):
     (tmp_path/'empty.txt').write_text('   \n')
