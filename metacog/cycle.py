@@ -18,10 +18,11 @@ from .modify import *
 from .strategy import *
 from .introspect import Introspector
 from .reflect import ReflectCallback
+from .train import StepSchedule, lr_at
 
 # %% auto #0
 __all__ = ['WINDOW', 'Z', 'MIN_POINTS', 'VALID_PATIENCE', 'HELD_OUT', 'ANNEAL', 'BACKOFF', 'OBSERVERS', 'Pending',
-           'MetacogCallback', 'cycle_cbs', 'metacog_cbs']
+           'MetacogCallback', 'lr_ahead', 'cycle_cbs', 'metacog_cbs']
 
 # %% ../nbs/13_cycle.ipynb #8235f48e
 WINDOW = 50          # steps per evaluation window (the example: "slope over the next 50 steps")
@@ -245,13 +246,33 @@ def _prediction(self:MetacogCallback,
     if metric == 'valid': return Prediction('valid', self.window, self.valid[-1][1])
     return Prediction('final', 0, math.nan)
 
+# %% ../nbs/13_cycle.ipynb #df797866
+def lr_ahead(learn,      # the `Learner` in its fit
+             step:int):  # the step at which the evidence was measured
+    "The schedule's peak learning rate from now on over its rate at `step` (1 when no schedule is known)"
+    now = getattr(learn, 'train_iter', 0)
+    s = first(learn.cbs, risinstance(StepSchedule))
+    if s is not None:
+        at = lambda i: lr_at(i, s.steps, s.lr, s.scheduler, s.warmup_steps, s.min_lr, s.n_cycles)
+        then, peak = at(min(step, now)), max(map(at, range(now, max(s.steps, now+1))))
+    else:
+        ps = first(learn.cbs, lambda c: type(c).__name__ == 'ParamScheduler' and 'lr' in getattr(c, 'scheds', {}))
+        total = getattr(learn, 'n_epoch', 0)*getattr(learn, 'n_iter', 0)
+        if ps is None or not total: return 1.
+        at = lambda i: float(np.max(ps.scheds['lr'](min(i/total, 1.))))
+        then, peak = at(min(step, now)), max(map(at, np.linspace(now, total, 200)))
+    return max(peak/then, 1.) if then > 0 else 1.
+
+
 # %% ../nbs/13_cycle.ipynb #6a0eff93
 @patch
 def params_for(self:MetacogCallback,
                name:str,     # action name
                d:Diagnosis): # the diagnosis it answers
     "Parameters of the action: `action_params`, else a learning-rate dose from the evidence, else the action's defaults"
-    return dose(name, d, getattr(getattr(self, 'mod', None), 'lr_mult', 1.), self.action_params)
+    learn = getattr(self, 'learn', None)
+    ahead = lr_ahead(learn, ifnone(d.step, getattr(learn, 'train_iter', 0))) if learn is not None else 1.
+    return dose(name, d, getattr(getattr(self, 'mod', None), 'lr_mult', 1.), self.action_params, ahead=ahead)
 
 # %% ../nbs/13_cycle.ipynb #0b81484b
 @patch
@@ -260,7 +281,9 @@ def _try_next(self:MetacogCallback, step:int): # the training step
     e = self.episode; d = e['diag']
     while e['cands'] and len(e['tried']) < self.max_tries:
         name = e['cands'].pop(0)
-        prm = {} if e.pop('notch', None) == name else self.params_for(name, d)   # a further notch: the default step
+        r, notch = e.pop('retry', None), e.pop('notch', None)
+        if r and r['name'] == name: prm = dict(r['params'])   # an overshoot, tried again at half the dose
+        else: prm = {} if notch == name else self.params_for(name, d)   # a further notch: the default step
         ok, why = self.mod.can(name, **prm)
         if not ok: e.setdefault('skipped', []).append(f"{name}: {why}"); continue
         return self._apply(name, prm, step)
@@ -501,6 +524,10 @@ def _evaluate_ab(self:MetacogCallback, step:int): # the training step
         e['cands'].insert(0, name); e['notch'] = name   # it helped: one notch more the same way, judged again
         return self._try_next(step)
     if kept: return self._end(step)
+    m = milder_dose(name, p.applied.params, kept, len(e['tried']), self.max_tries, self.action_params)
+    if m is not None:   # a dose from the evidence overshot: half of it (in log space), judged again
+        e['cands'].insert(0, name); e['retry'] = dict(name=name, params=m)
+        return self._try_next(step)
     self._escalate(p, step)
 
 # %% ../nbs/13_cycle.ipynb #acf72f7e

@@ -17,7 +17,8 @@ from .modify import *
 # %% auto #0
 __all__ = ['STRATEGY_FILE', 'STRATEGY_PRIOR', 'PREDICTS', 'DEFAULT_CANDIDATES', 'MAX_TRIES', 'MIN_CONFIDENCE', 'SEVERITY_RANK',
            'CAUSES', 'TARGET_UPDATE_RATIO', 'MAX_DOSE', 'LINE_SEARCH', 'slope_se', 'mean_se', 'Strategy', 'prior_rate',
-           'Prediction', 'pick_diagnosis', 'irreversible_last', 'candidate_actions', 'dose', 'one_more_notch']
+           'Prediction', 'pick_diagnosis', 'irreversible_last', 'candidate_actions', 'dose', 'one_more_notch',
+           'milder_dose']
 
 # %% ../nbs/12_strategy.ipynb #a6f3ab63
 def slope_se(ys:list): # losses at consecutive steps (non-finite values are dropped)
@@ -224,12 +225,13 @@ def dose(name:str,                       # the action
          lr_mult:float=1.,               # the run's learning-rate multiplier now (the dose keeps it within bounds)
          action_params:dict=None,        # per action name, parameters fixed by the user (they win)
          target:float=TARGET_UPDATE_RATIO, # the update ratio a learning-rate dose aims at
-         max_dose:float=MAX_DOSE):       # the most one learning-rate action multiplies or divides by
+         max_dose:float=MAX_DOSE,        # the most one learning-rate action multiplies or divides by
+         ahead:float=1.):                # the schedule's peak rate still to come over its rate when the ratio was measured
     "Parameters for action `name`: `action_params`, else a learning-rate factor from the evidence, else {} (defaults)"
     if action_params and name in action_params: return dict(action_params[name])
     ur = _update_ratio(d)
     if name in ('lr_down', 'lr_up') and ur is not None:
-        f = target/ur   # Adam's step is ~lr per coordinate, so the update/weight ratio scales with lr
+        f = target/(ur*math.sqrt(max(ahead, 1.)))   # Adam's step is ~lr per coordinate: the ratio scales with lr
         if name == 'lr_down' and f < LR_DOWN: return dict(factor=max(f, 1/max_dose, MIN_LR_MULT/lr_mult))
         if name == 'lr_up' and f > LR_UP: return dict(factor=min(f, max_dose, MAX_LR_MULT/lr_mult))
     return {}
@@ -243,3 +245,18 @@ def one_more_notch(name:str,          # the action just judged
                    max_tries:int=MAX_TRIES): # actions allowed per episode
     "Whether `name` is applied once more, at its default step (a line search)"
     return kept and name in LINE_SEARCH and n_tried < max_tries
+
+# %% ../nbs/12_strategy.ipynb #0940e245
+def milder_dose(name:str,          # the action just judged
+                params:dict,       # the parameters it was applied with
+                kept:bool,         # whether it helped (and was kept)
+                n_tried:int,       # actions tried so far in this episode
+                max_tries:int=MAX_TRIES, # actions allowed per episode
+                action_params:dict=None): # per action name, parameters fixed by the user (never changed)
+    "Parameters for trying `name` again at half its dose (in log space), or None when that does not apply"
+    f = (params or {}).get('factor')
+    if kept or name not in LINE_SEARCH or f is None or n_tried >= max_tries or name in (action_params or {}): return None
+    if name == 'lr_down' and f < LR_DOWN: return dict(factor=min(math.sqrt(f), LR_DOWN))
+    if name == 'lr_up' and f > LR_UP: return dict(factor=max(math.sqrt(f), LR_UP))
+    return None
+
