@@ -29,6 +29,7 @@ class MetacogError(ValueError):
                  fix:str):    # what the user should do instead
         store_attr()
         super().__init__(f"{problem}\nFix: {fix}")
+    def __reduce__(self): return type(self), (self.problem, self.fix)   # pickled whole: it crosses process pools
 
 # %% ../nbs/00_core.ipynb #77587f3b
 def check(cond, problem:str, fix:str):
