@@ -227,6 +227,7 @@ class CannotApply(MetacogError):
         super().__init__(f"{action} cannot apply: {reason}",
                          "the cycle tries the next candidate; by hand, choose another action")
         self.action, self.reason = action, reason
+    def __reduce__(self): return type(self), (self.action, self.reason)   # pickled whole (see `MetacogError`)
 
 # %% ../nbs/11_modify.ipynb #ddf4cbac
 ACTION_CLASSES = {}
