@@ -236,7 +236,7 @@ LEVEL_KEYS = {1: ('loss', 'loss_ema', 'loss_slope', 'loss_rel_slope', 'loss_nois
                   'saturated_units', 'attn_entropy', 'attn_entropy_min', 'attn_entropy_mean', 'attn_entropy_max',
                   'grad_snr', 'snr'),
               3: ('alpha', 'layer_alpha', 'matrix_alpha', 'matrix_min_dim', 'stable_rank', 'gen_distinct_2',
-                  'gen_repetition', 'gen_sample')}
+                  'gen_repetition', 'gen_repetition_greedy', 'gen_sample')}
 
 def _corpus_tokens(dls): # fastai DataLoaders
     "Number of tokens in the training corpus, when the DataLoaders tell it"
@@ -459,6 +459,8 @@ def _generate(self:Introspector,
     out, d2, rep = probe_generation(self.learn.model, x[:self.gen_n, :self.gen_prompt_len], self.gen_len,
                                     seed=self.step)
     o.update(gen_distinct_2=d2, gen_repetition=rep)
+    _, _, grep = probe_generation(self.learn.model, x[:self.gen_n, :self.gen_prompt_len], self.gen_len, temperature=0.)
+    o['gen_repetition_greedy'] = grep   # greedy decoding loops long before sampled text does (Holtzman et al. 2019)
     tok = getattr(self.dls, 'tok', None)
     if tok is not None:
         try: o['gen_sample'] = tok.decode(out[0])
@@ -477,6 +479,7 @@ def _message(self:Introspector,
     if 'dead_units' in o: s += f", dead units {o['dead_units']:.0%}"
     if 'alpha' in o: s += f", alpha {o['alpha']:.2f}"
     if 'gen_repetition' in o: s += f", generation repetition {o['gen_repetition']:.2f}"
+    if 'gen_repetition_greedy' in o: s += f" (greedy {o['gen_repetition_greedy']:.2f})"
     return s
 
 # %% ../nbs/06_introspect.ipynb #3018957c

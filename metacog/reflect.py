@@ -412,9 +412,15 @@ def mode_collapse(intro, # the `Introspector` to read
                   # median share of repeated 4-grams in sampled continuations; healthy runs measure <= 0.05
                   # (`bench faults`), a looping model near 1
                   repetition_max:float=0.5):
-    "Sampled continuations repeat themselves (the IIT seed's failure)"
-    r = intro.obs.get('gen_repetition')
-    if r is None or r <= repetition_max: return None
+    "Sampled continuations repeat themselves (the IIT seed's failure); greedy ones alone: `info`, the decoding's"
+    r, rg = intro.obs.get('gen_repetition'), intro.obs.get('gen_repetition_greedy')
+    if r is None: return None
+    if r <= repetition_max:
+        if rg is None or rg <= repetition_max: return None
+        return _diag('mode_collapse', 'info', _conf(rg, repetition_max, decades=0.3),
+                     dict(gen_repetition_greedy=rg, gen_repetition=r, repetition_max=repetition_max), [],
+                     f"greedy decoding repeats {rg:.0%} of its 4-grams while sampled text repeats {r:.0%}: a decoding "
+                     "loop, not a narrowed model; generate with sampling (temperature, top-p)", intro)
     d2 = intro.obs.get('gen_distinct_2', float('nan'))
     return _diag('mode_collapse', 'warning', _conf(r, repetition_max, decades=0.3),
                  dict(gen_repetition=r, gen_distinct_2=d2, repetition_max=repetition_max),
