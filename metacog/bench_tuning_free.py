@@ -202,11 +202,13 @@ def tf_plot(table:list, fname=None): # rows of `tf_table`; where to save the fig
     fig, axs = plt.subplots(1, len(cs), figsize=(6*len(cs), 4), squeeze=False)
     for ax, c in zip(axs[0], cs):
         for m in dict.fromkeys(r['method'] for r in table if r['corpus'] == c):
-            pts = sorted((float(r['start_lr']), r['test_loss']) for r in table
-                         if r['corpus'] == c and r['method'] == m and r['start_lr'] != 'auto')
-            if len(pts) > 1: ax.plot(*zip(*pts), marker='o', label=m)
-            auto = [r['test_loss'] for r in table if r['corpus'] == c and r['method'] == m and r['start_lr'] == 'auto']
-            if auto: ax.axhline(auto[0], ls=':', lw=1, color=ax.lines[-1].get_color() if len(pts) > 1 else None, label=f"{m} (auto)")
+            col = f"C{TF_METHODS.index(m)}" if m in TF_METHODS else None   # one colour per method in every panel
+            rs = [r for r in table if r['corpus'] == c and r['method'] == m]
+            pts = sorted((float(r['start_lr']), r['test_loss']) for r in rs if r['start_lr'] != 'auto')
+            if len(pts) > 1: ax.plot(*zip(*pts), marker='o', color=col, label=m)
+            elif pts: ax.axhline(pts[0][1], ls='--', lw=1, color=col, label=f"{m} (its own rate)")   # Prodigy: rate-free
+            auto = [r['test_loss'] for r in rs if r['start_lr'] == 'auto']
+            if auto: ax.axhline(auto[0], ls=':', lw=1, color=col, label=f"{m} (auto)")
         ax.set_xscale('log'); ax.set_xlabel('starting learning rate'); ax.set_ylabel('test loss'); ax.set_title(c)
         ax.legend(fontsize=7)
     fig.tight_layout()
