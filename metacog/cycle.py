@@ -18,7 +18,7 @@ from .modify import *
 from .strategy import *
 from .introspect import Introspector
 from .reflect import ReflectCallback
-from .train import StepSchedule, lr_at
+from .train import lr_at
 
 # %% auto #0
 __all__ = ['WINDOW', 'Z', 'MIN_POINTS', 'VALID_PATIENCE', 'HELD_OUT', 'ANNEAL', 'BACKOFF', 'OBSERVERS', 'Pending',
@@ -251,7 +251,7 @@ def lr_ahead(learn,      # the `Learner` in its fit
              step:int):  # the step at which the evidence was measured
     "The schedule's peak learning rate from now on over its rate at `step` (1 when no schedule is known)"
     now = getattr(learn, 'train_iter', 0)
-    s = first(learn.cbs, risinstance(StepSchedule))
+    s = first(learn.cbs, lambda c: type(c).__name__ == 'StepSchedule')   # by name: a re-run notebook redefines the class
     if s is not None:
         at = lambda i: lr_at(i, s.steps, s.lr, s.scheduler, s.warmup_steps, s.min_lr, s.n_cycles)
         then, peak = at(min(step, now)), max(map(at, range(now, max(s.steps, now+1))))
