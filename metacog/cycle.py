@@ -281,9 +281,8 @@ def _try_next(self:MetacogCallback, step:int): # the training step
     e = self.episode; d = e['diag']
     while e['cands'] and len(e['tried']) < self.max_tries:
         name = e['cands'].pop(0)
-        r, notch = e.pop('retry', None), e.pop('notch', None)
-        if r and r['name'] == name: prm = dict(r['params'])   # an overshoot, tried again at half the dose
-        else: prm = {} if notch == name else self.params_for(name, d)   # a further notch: the default step
+        nxt = e.pop('next', None)   # a line search's next try: a further notch (default step) or half an overshoot
+        prm = dict(nxt['params']) if nxt and nxt['name'] == name else self.params_for(name, d)
         ok, why = self.mod.can(name, **prm)
         if not ok: e.setdefault('skipped', []).append(f"{name}: {why}"); continue
         return self._apply(name, prm, step)
@@ -521,12 +520,12 @@ def _evaluate_ab(self:MetacogCallback, step:int): # the training step
     self.jnl.log('outcome', step, rec); self.outcomes.append(rec)
     e = self.episode
     if one_more_notch(name, kept, len(e['tried']), self.max_tries):
-        e['cands'].insert(0, name); e['notch'] = name   # it helped: one notch more the same way, judged again
+        e['cands'].insert(0, name); e['next'] = dict(name=name, params={})   # it helped: one notch more (the default step)
         return self._try_next(step)
     if kept: return self._end(step)
     m = milder_dose(name, p.applied.params, kept, len(e['tried']), self.max_tries, self.action_params)
     if m is not None:   # a dose from the evidence overshot: half of it (in log space), judged again
-        e['cands'].insert(0, name); e['retry'] = dict(name=name, params=m)
+        e['cands'].insert(0, name); e['next'] = dict(name=name, params=m)
         return self._try_next(step)
     self._escalate(p, step)
 

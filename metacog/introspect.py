@@ -456,10 +456,10 @@ def _generate(self:Introspector,
     t = time.perf_counter()
     x = self.xb[0]
     if x.ndim != 2 or x.dtype not in (torch.long, torch.int): return
-    out, d2, rep = probe_generation(self.learn.model, x[:self.gen_n, :self.gen_prompt_len], self.gen_len,
-                                    seed=self.step)
+    prompts = x[:self.gen_n, :self.gen_prompt_len]
+    out, d2, rep = probe_generation(self.learn.model, prompts, self.gen_len, seed=self.step)
     o.update(gen_distinct_2=d2, gen_repetition=rep)
-    _, _, grep = probe_generation(self.learn.model, x[:self.gen_n, :self.gen_prompt_len], self.gen_len, temperature=0.)
+    _, _, grep = probe_generation(self.learn.model, prompts, self.gen_len, temperature=0.)
     o['gen_repetition_greedy'] = grep   # greedy decoding loops long before sampled text does (Holtzman et al. 2019)
     tok = getattr(self.dls, 'tok', None)
     if tok is not None:
