@@ -22,7 +22,7 @@ from .train import lr_at
 
 # %% auto #0
 __all__ = ['WINDOW', 'Z', 'MIN_POINTS', 'VALID_PATIENCE', 'HELD_OUT', 'ANNEAL', 'BACKOFF', 'OBSERVERS', 'Pending',
-           'MetacogCallback', 'lr_ahead', 'cycle_cbs', 'metacog_cbs']
+           'MetacogCallback', 'run_length', 'lr_ahead', 'cycle_cbs', 'metacog_cbs']
 
 # %% ../nbs/13_cycle.ipynb #8235f48e
 WINDOW = 50          # steps per evaluation window (the issue's example: "slope over the next 50 steps")
@@ -128,6 +128,14 @@ def before_fit(self:MetacogCallback):
     if self.strategy.warning:
         self.jnl.log('event', self.learn.train_iter, dict(event='strategy', message=self.strategy.warning))
 
+# %% ../nbs/13_cycle.ipynb #cd10a823
+def run_length(learn): # a `Learner` (in its fit, or about to fit)
+    "The run's training steps in all: a `StepLimit`'s or `StepSchedule`'s budget, else epochs times batches (None: unknown)"
+    ns = [c.steps for c in learn.cbs if type(c).__name__ in ('StepLimit', 'StepSchedule')]   # by name, as in `lr_ahead`
+    if ns: return min(ns)   # (a resumed run's epochs count only what is left)
+    dl = getattr(getattr(learn, 'dls', None), 'train', None)
+    return getattr(learn, 'n_epoch', 0)*len(dl) or None if dl is not None else None
+
 # %% ../nbs/13_cycle.ipynb #657c96d8
 @patch
 def after_batch(self:MetacogCallback):
@@ -143,7 +151,10 @@ def after_batch(self:MetacogCallback):
     for d in ds: self.seen[d.kind] = step
     if self.pending is not None:
         p = self.pending
-        if p.phase == 'treat' and math.isfinite(loss) and step - p.step >= p.pred.window: self._switch_arm(step)
+        end = run_length(self.learn); last = end is not None and step >= end
+        if p.phase == 'treat' and math.isfinite(loss) and (step - p.step >= p.pred.window or
+                                                            (last and step - p.step >= max(MIN_POINTS, self.anneal))):
+            self._switch_arm(step, final=last)   # the run's last step: judged on a shorter arm, not left undecided
         elif not math.isfinite(loss) or (p.pred.metric in ('slope', 'stable') and step - p.step >= p.pred.window) \
            or (p.pred.metric == 'valid' and step - p.step >= VALID_PATIENCE*p.pred.window):
             self._evaluate(step)
@@ -356,8 +367,8 @@ def _keep_or_revert(self:MetacogCallback,
 def _escalate(self:MetacogCallback,
               p:Pending,  # the action that did not repair
               step:int):  # the training step
-    "The next candidate if `p`'s diagnosis was seen again since it was applied, else the episode ends"
-    if self.seen.get(p.diag.kind, -1) >= p.step: self._try_next(step)
+    "The next candidate if `p`'s diagnosis was seen again since it was applied or `persists`, else the episode ends"
+    if self.seen.get(p.diag.kind, -1) >= p.step or persists(p.diag.kind, getattr(self, 'mod', None)): self._try_next(step)
     else: self._end(step)
 
 # %% ../nbs/13_cycle.ipynb #2c040137
@@ -386,7 +397,7 @@ def _evaluate(self:MetacogCallback,
                restored=restored, window=[p.step, step], settings=self.mod.settings(),
                message=msg.replace(p.message.split(':')[0], f"step {step}", 1))
     self.jnl.log('outcome', step, rec); self.outcomes.append(rec)
-    if kept: return self._end(step)
+    if kept and (final or p.pred.metric == 'final' or not persists(d.kind, self.mod)): return self._end(step)
     if final: self.episode = None; return
     e, broken = self.episode, not math.isfinite(self.losses[-1][1])
     if broken and self.mod.good is not None and 'rollback' in self.actions and self.mod.can('rollback')[0] \
@@ -395,14 +406,22 @@ def _evaluate(self:MetacogCallback,
     self._escalate(p, step)
 
 # %% ../nbs/13_cycle.ipynb #eca93d78
+def _row_losses(loss_func,  # the Learner's loss function (mean-reduced)
+                pred,       # the model's prediction for a batch
+                yb:tuple):  # the batch's targets
+    "The loss of each row (sequence) of a batch, or `[loss of the batch]` when the rows cannot be told apart"
+    n = len(pred) if isinstance(pred, torch.Tensor) and pred.ndim else 0
+    if n < 2 or not all(isinstance(y, torch.Tensor) and y.ndim and len(y) == n for y in yb): return [float(loss_func(pred, *yb))]
+    return [float(loss_func(pred[i:i+1], *(y[i:i+1] for y in yb))) for i in range(n)]
+
 @patch
 def _held_loss(self:MetacogCallback):
-    "Loss of the current model on each held-out batch"
+    "Loss of the current model on each held-out sequence (in order: batch by batch, row by row)"
     m, was = self.learn.model, self.learn.model.training
     m.eval()
     try:
         with torch.no_grad():
-            return [float(self.learn.loss_func(m(*xb), *yb)) for xb,yb in ((b[:1], b[1:]) for b in self.vb)]
+            return [l for b in self.vb for l in _row_losses(self.learn.loss_func, m(*b[:1]), b[1:])]
     finally: m.train(was)
 
 # %% ../nbs/13_cycle.ipynb #f5ee80ae
@@ -444,14 +463,16 @@ def _arm_loss(self:MetacogCallback, p:Pending): # the action under evaluation
 
 # %% ../nbs/13_cycle.ipynb #54e8a20c
 @patch
-def _switch_arm(self:MetacogCallback, step:int): # the training step
+def _switch_arm(self:MetacogCallback,
+                step:int,          # the training step
+                final:bool=False): # the run's last step: nothing is tried after the judgement
     "End of the treated arm: measure, remember its state, undo the action, train the same batches without it, compare"
     p = self.pending
     p.batches, self.mod.record = self.mod.record, None
     p.a_losses, p.snap_a, p.settings_a = self._arm_loss(p), take_snapshot(self.learn), self.mod.settings()
     self.mod.revert(p.applied, restore_state=True, journal=False)
     p.b_losses = self._train_inline(p.batches, p.step)
-    self._evaluate_ab(step)
+    self._evaluate_ab(step, final=final)
 
 # %% ../nbs/13_cycle.ipynb #07fa129d
 @patch
@@ -501,7 +522,9 @@ def _rewind(self:MetacogCallback, p:Pending): # the reverted action
 
 # %% ../nbs/13_cycle.ipynb #b54c8304
 @patch
-def _evaluate_ab(self:MetacogCallback, step:int): # the training step
+def _evaluate_ab(self:MetacogCallback,
+                 step:int,          # the training step
+                 final:bool=False): # the run's last step: no further candidate
     "End of the control arm: compare the arms on the held-out batches, continue from the better one"
     p, self.pending = self.pending, None
     b = self._arm_loss(p)
@@ -519,11 +542,12 @@ def _evaluate_ab(self:MetacogCallback, step:int): # the training step
                settings=self.mod.settings(), message=msg)
     self.jnl.log('outcome', step, rec); self.outcomes.append(rec)
     e = self.episode
+    if final: self.episode = None; return
     if one_more_notch(name, kept, len(e['tried']), self.max_tries):
         e['cands'].insert(0, name); e['next'] = dict(name=name, params={})   # it helped: one notch more (the default step)
         return self._try_next(step)
-    if kept: return self._end(step)
-    m = milder_dose(name, p.applied.params, kept, len(e['tried']), self.max_tries, self.action_params)
+    if kept and not persists(d.kind, self.mod): return self._end(step)
+    m = None if kept else milder_dose(name, p.applied.params, kept, len(e['tried']), self.max_tries, self.action_params)
     if m is not None:   # a dose from the evidence overshot: half of it (in log space), judged again
         e['cands'].insert(0, name); e['next'] = dict(name=name, params=m)
         return self._try_next(step)

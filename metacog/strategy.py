@@ -15,10 +15,10 @@ from .core import *
 from .modify import *
 
 # %% auto #0
-__all__ = ['STRATEGY_FILE', 'STRATEGY_PRIOR', 'PREDICTS', 'DEFAULT_CANDIDATES', 'MAX_TRIES', 'MIN_CONFIDENCE', 'SEVERITY_RANK',
-           'CAUSES', 'TARGET_UPDATE_RATIO', 'MAX_DOSE', 'LINE_SEARCH', 'slope_se', 'mean_se', 'Strategy', 'prior_rate',
-           'Prediction', 'pick_diagnosis', 'irreversible_last', 'candidate_actions', 'dose', 'one_more_notch',
-           'milder_dose']
+__all__ = ['STRATEGY_FILE', 'STRATEGY_PRIOR', 'PREDICTS', 'DEFAULT_CANDIDATES', 'PERSIST_MARGIN', 'PERSISTS', 'MAX_TRIES',
+           'MIN_CONFIDENCE', 'SEVERITY_RANK', 'CAUSES', 'TARGET_UPDATE_RATIO', 'MAX_DOSE', 'LINE_SEARCH', 'slope_se',
+           'mean_se', 'Strategy', 'prior_rate', 'persists', 'Prediction', 'pick_diagnosis', 'irreversible_last',
+           'candidate_actions', 'dose', 'one_more_notch', 'milder_dose']
 
 # %% ../nbs/12_strategy.ipynb #a6f3ab63
 def slope_se(ys:list): # losses at consecutive steps (non-finite values are dropped)
@@ -139,9 +139,25 @@ DEFAULT_CANDIDATES = dict(  # when a diagnosis suggests nothing; ordered by how 
     divergence=['rollback', 'lr_down', 'clip_grad'], exploding_gradients=['clip_grad', 'lr_down', 'rollback'],
     vanishing_gradients=['lr_up', 'restart_warmup'], lr_too_high=['lr_down', 'clip_grad'],
     lr_too_low=['lr_up'], oscillation=['lr_down', 'clip_grad'], plateau=['lr_up', 'restart_warmup', 'grow'],
-    overfitting=['weight_decay_up', 'dropout_up', 'early_stop'], dead_units=['lr_down', 'restart_warmup'],
+    overfitting=['dropout_up', 'weight_decay_up', 'early_stop'], dead_units=['lr_down', 'restart_warmup'],
     saturated_units=['lr_down', 'weight_decay_up'], attention_collapse=['lr_down', 'restart_warmup'],
     undertrained_layers=['lr_up'], overtrained_layers=['weight_decay_up', 'lr_down'])
+
+# %% ../nbs/12_strategy.ipynb #0dc0408e
+PERSIST_MARGIN = 0.02   # validation loss above its best that still counts as overfitting (the rule's epsilon*patience)
+
+def _overfit_persists(mod): # the `ModifyCallback` (its last and best validation losses)
+    "The last validation loss is above the best by more than `PERSIST_MARGIN`"
+    v, b = getattr(mod, 'last_valid', None), getattr(mod, 'best_loss', math.inf)
+    return v is not None and math.isfinite(v) and math.isfinite(b) and v > b + PERSIST_MARGIN
+
+PERSISTS = dict(overfitting=_overfit_persists)   # per diagnosis kind: whether it is still there, seen again or not
+
+def persists(kind:str, # the diagnosis kind
+             mod):     # the `ModifyCallback` of the run
+    "Whether the problem `kind` is still present in the run `mod` modifies (False where no test is known)"
+    f = PERSISTS.get(kind)
+    return bool(f and f(mod))
 
 # %% ../nbs/12_strategy.ipynb #21c0ab54
 @register_state_type   # an action under evaluation, with its prediction, is resumed from a checkpoint
