@@ -272,7 +272,7 @@ def overfitting(intro,               # the `Introspector` to read
     (s0, v0, t0), (s1, v1, t1) = last[0], last[-1]
     return _diag('overfitting', 'warning', _conf(v1 - v0, epsilon*patience),
                  dict(valid=[x[1] for x in last], train=[x[2] for x in last], gap=v1 - t1, gap_before=v0 - t0),
-                 ['dropout_up', 'weight_decay_up', 'early_stop', 'rollback'],
+                 ['dropout_up', 'early_stop', 'rollback'],
                  f"validation loss rose {v0:.4g} -> {v1:.4g} while training fell {t0:.4g} -> {t1:.4g} "
                  f"over {patience} evaluations (gap {v0-t0:+.3g} -> {v1-t1:+.3g})", intro)
 

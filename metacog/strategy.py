@@ -139,7 +139,7 @@ DEFAULT_CANDIDATES = dict(  # when a diagnosis suggests nothing; ordered by how 
     divergence=['rollback', 'lr_down', 'clip_grad'], exploding_gradients=['clip_grad', 'lr_down', 'rollback'],
     vanishing_gradients=['lr_up', 'restart_warmup'], lr_too_high=['lr_down', 'clip_grad'],
     lr_too_low=['lr_up'], oscillation=['lr_down', 'clip_grad'], plateau=['lr_up', 'restart_warmup', 'grow'],
-    overfitting=['dropout_up', 'weight_decay_up', 'early_stop'], dead_units=['lr_down', 'restart_warmup'],
+    overfitting=['dropout_up', 'early_stop'], dead_units=['lr_down', 'restart_warmup'],
     saturated_units=['lr_down', 'weight_decay_up'], attention_collapse=['lr_down', 'restart_warmup'],
     undertrained_layers=['lr_up'], overtrained_layers=['weight_decay_up', 'lr_down'])
 
