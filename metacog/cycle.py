@@ -151,10 +151,10 @@ def after_batch(self:MetacogCallback):
     for d in ds: self.seen[d.kind] = step
     if self.pending is not None:
         p = self.pending
-        end = run_length(self.learn); last = end is not None and step >= end
-        if p.phase == 'treat' and math.isfinite(loss) and (step - p.step >= p.pred.window or
-                                                            (last and step - p.step >= max(MIN_POINTS, self.anneal))):
-            self._switch_arm(step, final=last)   # the run's last step: judged on a shorter arm, not left undecided
+        if p.phase == 'treat' and math.isfinite(loss):
+            end = run_length(self.learn); last = end is not None and step >= end   # (only while an arm trains)
+            if step - p.step >= p.pred.window or (last and step - p.step >= max(MIN_POINTS, self.anneal)):
+                self._switch_arm(step, final=last)   # the run's last step: judged on a shorter arm, not left undecided
         elif not math.isfinite(loss) or (p.pred.metric in ('slope', 'stable') and step - p.step >= p.pred.window) \
            or (p.pred.metric == 'valid' and step - p.step >= VALID_PATIENCE*p.pred.window):
             self._evaluate(step)
@@ -547,7 +547,7 @@ def _evaluate_ab(self:MetacogCallback,
         e['cands'].insert(0, name); e['next'] = dict(name=name, params={})   # it helped: one notch more (the default step)
         return self._try_next(step)
     if kept and not persists(d.kind, self.mod): return self._end(step)
-    m = None if kept else milder_dose(name, p.applied.params, kept, len(e['tried']), self.max_tries, self.action_params)
+    m = milder_dose(name, p.applied.params, kept, len(e['tried']), self.max_tries, self.action_params)
     if m is not None:   # a dose from the evidence overshot: half of it (in log space), judged again
         e['cands'].insert(0, name); e['next'] = dict(name=name, params=m)
         return self._try_next(step)
