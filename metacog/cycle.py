@@ -18,11 +18,11 @@ from .modify import *
 from .strategy import *
 from .introspect import Introspector
 from .reflect import ReflectCallback
-from .train import lr_at
+from .train import lr_at, lr_ahead
 
 # %% auto #0
 __all__ = ['WINDOW', 'Z', 'MIN_POINTS', 'VALID_PATIENCE', 'HELD_OUT', 'ANNEAL', 'BACKOFF', 'OBSERVERS', 'Pending',
-           'MetacogCallback', 'run_length', 'lr_ahead', 'cycle_cbs', 'metacog_cbs']
+           'MetacogCallback', 'run_length', 'cycle_cbs', 'metacog_cbs']
 
 # %% ../nbs/13_cycle.ipynb #8235f48e
 WINDOW = 50          # steps per evaluation window (the example: "slope over the next 50 steps")
@@ -256,24 +256,6 @@ def _prediction(self:MetacogCallback,
         return Prediction('stable', self.window, statistics.median(fin) if fin else math.inf, 0.)
     if metric == 'valid': return Prediction('valid', self.window, self.valid[-1][1])
     return Prediction('final', 0, math.nan)
-
-# %% ../nbs/13_cycle.ipynb #df797866
-def lr_ahead(learn,      # the `Learner` in its fit
-             step:int):  # the step at which the evidence was measured
-    "The schedule's peak learning rate from now on over its rate at `step` (1 when no schedule is known)"
-    now = getattr(learn, 'train_iter', 0)
-    s = first(learn.cbs, lambda c: type(c).__name__ == 'StepSchedule')   # by name: a re-run notebook redefines the class
-    if s is not None:
-        at = lambda i: lr_at(i, s.steps, s.lr, s.scheduler, s.warmup_steps, s.min_lr, s.n_cycles)
-        then, peak = at(min(step, now)), max(map(at, range(now, max(s.steps, now+1))))
-    else:
-        ps = first(learn.cbs, lambda c: type(c).__name__ == 'ParamScheduler' and 'lr' in getattr(c, 'scheds', {}))
-        total = getattr(learn, 'n_epoch', 0)*getattr(learn, 'n_iter', 0)
-        if ps is None or not total: return 1.
-        at = lambda i: float(np.max(ps.scheds['lr'](min(i/total, 1.))))
-        then, peak = at(min(step, now)), max(map(at, np.linspace(now, total, 200)))
-    return max(peak/then, 1.) if then > 0 else 1.
-
 
 # %% ../nbs/13_cycle.ipynb #6a0eff93
 @patch

@@ -309,13 +309,19 @@ def lr_too_high(intro,                  # the `Introspector` to read
                 spike_z:float=6.,       # a loss spike is damage from this robust z-score (`loss_spike`'s `z`)
                 # early in training a ratio above this is too high by itself: tuned runs (Tiny Shakespeare, 1e-3) peak at
                 # 0.018, 10x that rate at 0.075, 100x at 0.2 (measured in the first 10% of 500 steps); later the weights
-                # have grown and the ratio falls at any rate, so it says less
+                # have grown and the ratio falls at any rate, so it says less. In a warmup the ratio projected to the
+                # schedule's peak counts too: times the square root of the rate still to come, as in the learning-rate
+                # dose (`metacog.strategy.dose`: Adam's normalized step shrinks as the warmup goes on), from step
+                # `early_every` (Adam's first steps move every weight by the full rate). At step 5 of a 25-step warmup
+                # 1e-3 projects 0.015, 3e-3 0.038, 1e-2 0.094 (Shakespeare) and 0.099 (stdlib); the fault suite's healthy
+                # 3e-3 (a 60-step warmup) 0.026 (measured; their actual peaks: 0.018, 0.075, 0.035)
                 early_max:float=0.05,
                 early_pct:float=0.1):   # the share of training that counts as early
     "Updates far too large for the weights, with damage to show for it (or, early in training, far above a tuned run's)"
     ur = _recent(intro, 'update_ratio', lookback); o = intro.obs
+    up = _recent(intro, 'update_ratio_peak', lookback)   # in a warmup: the ratio projected to the schedule's peak
     pct = o.get('pct_train')
-    early = bool(ur) and isinstance(pct, float) and 0 <= pct <= early_pct and max(ur) > early_max
+    early = bool(ur) and isinstance(pct, float) and 0 <= pct <= early_pct and max(ur + up) > early_max
     if not ur or (max(ur) <= update_max and not early): return None
     harm = [n for n,c in [('loss not falling',
                            o.get('loss_rel_slope', -1) > -stall and len(intro.losses) >= intro.window),
@@ -328,10 +334,12 @@ def lr_too_high(intro,                  # the `Introspector` to read
                           (f'the first {early_pct:.0%} of training', early)] if c]
     if not harm or harm == ['loss not falling'] and max(ur) <= update_max: return None
     lim = update_max if max(ur) > update_max else early_max
-    return _diag('lr_too_high', 'warning', _conf(max(ur), lim),
-                 dict(update_ratio_max=max(ur), update_ratio=ur[-1], update_max=lim, harm=harm, lr=o.get('lr')),
+    ev = dict(update_ratio_max=max(ur), update_ratio=ur[-1], update_max=lim, harm=harm, lr=o.get('lr'))
+    if up: ev['update_ratio_peak'] = max(up)
+    peak = f" ({max(up):.3g} at the schedule's peak ahead)" if up and max(ur) <= lim < max(up) else ''
+    return _diag('lr_too_high', 'warning', _conf(max(ur + up) if peak else max(ur), lim), ev,
                  ['lr_down', 'rescale_weights', 'restart_warmup', 'clip_grad'],
-                 f"update/weight ratio reached {max(ur):.3g} > {lim:g} in the last {len(ur)} observations, "
+                 f"update/weight ratio reached {max(ur):.3g}{peak} > {lim:g} in the last {len(ur)} observations, "
                  f"with {', '.join(harm)}", intro)
 
 # %% ../nbs/09_reflect.ipynb #7b02831b
@@ -487,7 +495,8 @@ def after_batch(self:ReflectCallback):
     if not self.training: return
     intro = getattr(self.learn, 'introspector', None)
     if intro is None or not intro.history or intro.history[-1][0] != intro.step - 1: return   # no fresh observation
-    if intro.step - 1 - self._last < self.period: return
+    s = intro.step - 1
+    if s - self._last < self.period and s >= self.period: return   # the first steps: every observation (they decide)
     self._last = intro.step - 1
     ds = reflect(intro, self.rules)
     for d in ds: d.step = intro.step - 1

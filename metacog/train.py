@@ -32,7 +32,7 @@ __all__ = ['SCHEDULERS', 'LEARNER_CBS', 'CARD_DATA', 'CARD_METRICS', 'LR_FIND_ST
            'metric_rows', 'metric_names', 'metrics_figure', 'plot_metrics', 'env_report', 'EvalBar', 'corpus_sha1',
            'tok_fingerprint', 'unfit_state', 'save_checkpoint', 'checkpoint_problem', 'find_checkpoint',
            'latest_checkpoint', 'load_checkpoint', 'Checkpoint', 'restore_last_good', 'EarlyStop', 'metacog_learner',
-           'run_card', 'evaluate_full', 'lr_range_test']
+           'lr_ahead', 'run_card', 'evaluate_full', 'lr_range_test']
 
 # %% ../nbs/03_train.ipynb #6eceffec
 class BitsPerToken(AvgLoss):
@@ -641,6 +641,24 @@ def fit_steps(self:Learner,
     sched = StepSchedule(steps, lr, scheduler, warmup_steps, min_lr, n_cycles)
     self.fit(n_epoch, lr=lr, cbs=L(cbs) + [sched, StepLimit(steps, start_step, rng)])
     return self
+
+# %% ../nbs/03_train.ipynb #6178d978
+def lr_ahead(learn,      # the `Learner` in its fit
+             step:int):  # the step at which the evidence was measured
+    "The schedule's peak learning rate from now on over its rate at `step` (1 when no schedule is known)"
+    now, cbs = getattr(learn, 'train_iter', 0), getattr(learn, 'cbs', [])
+    s = first(cbs, lambda c: type(c).__name__ == 'StepSchedule')   # by name: a re-run notebook redefines the class
+    if s is not None:
+        at = lambda i: lr_at(i, s.steps, s.lr, s.scheduler, s.warmup_steps, s.min_lr, s.n_cycles)
+        then, peak = at(min(step, now)), max(map(at, range(now, max(s.steps, now+1))))
+    else:
+        ps = first(cbs, lambda c: type(c).__name__ == 'ParamScheduler' and 'lr' in getattr(c, 'scheds', {}))
+        total = getattr(learn, 'n_epoch', 0)*getattr(learn, 'n_iter', 0)
+        if ps is None or not total: return 1.
+        at = lambda i: float(np.max(ps.scheds['lr'](min(i/total, 1.))))
+        then, peak = at(min(step, now)), max(map(at, np.linspace(now, total, 200)))
+    return max(peak/then, 1.) if then > 0 else 1.
+
 
 # %% ../nbs/03_train.ipynb #494cfd1d
 CARD_DATA = dict(corpus='corpus', corpus_sha1='corpus SHA-1', tokenizer='tokenizer', vocab='vocabulary (tokens)',
